@@ -1,0 +1,12 @@
+// Process-level controls of the native layer.
+import { native } from './native.js';
+
+/** The instruction set in use and every one this machine can run (SGD_NATIVE_ISA picks at load). */
+export function isa(): { active: string; available: string[] } {
+  return native.isa();
+}
+
+/** Use another available instruction set (`scalar`, `avx2`, `avx512`, `neon`) from now on in this thread. */
+export function setIsa(name: string): void {
+  native.setIsa(name);
+}

@@ -1,0 +1,499 @@
+// The Keras learning-rate schedules (SPEC.md section 10). Every operation is
+// rounded to float32 on its own, as Keras computes them in floatx.
+import { checkBoolean, checkFinite, describe, pyRepr, pyStr } from './messages.js';
+
+const f = Math.fround;
+const PI32 = f(Math.PI);
+
+type Config = Record<string, unknown>;
+
+/** Base class of every schedule: `call(step)` gives the rate at a (raw) iteration count. */
+export abstract class LearningRateSchedule {
+  abstract call(step: number): number;
+  abstract getConfig(): Config;
+}
+
+/** Reads a schedule's config: Keras's snake_case keys in, camelCase options out; unknown keys are an error. */
+function optionsFromConfig(cls: string, config: unknown, keys: Record<string, string>): Config {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new TypeError(`${cls}.fromConfig: \`config\` must be an object. Received: ${describe(config)}`);
+  }
+  const out: Config = {};
+  for (const key of Object.keys(config)) {
+    if (!(key in keys)) throw new TypeError(`${cls}.fromConfig: unknown config key '${key}'`);
+    out[keys[key]] = (config as Config)[key];
+  }
+  return out;
+}
+
+function checkOptions(cls: string, options: unknown, known: string[]): Config {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${cls}: \`options\` must be an object. Received: ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${cls}: unknown option '${key}' (known: ${known.join(', ')})`);
+  }
+  return options as Config;
+}
+
+function checkName(value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`Argument \`name\` must be a string. Received: name=${describe(value)}`);
+  return value;
+}
+
+function checkSteps(arg: string, value: unknown): number {
+  checkFinite(arg, value);
+  if ((value as number) <= 0) {
+    throw new RangeError(`Argument \`${arg}\` must be > 0. Received: ${arg}=${pyStr(value, 'int')}`);
+  }
+  return value as number;
+}
+
+function finite(arg: string, value: unknown): number {
+  checkFinite(arg, value);
+  return value as number;
+}
+
+function bool(arg: string, value: unknown): boolean {
+  checkBoolean(arg, value);
+  return value as boolean;
+}
+
+export interface ExponentialDecayOptions {
+  initialLearningRate: number;
+  decaySteps: number;
+  decayRate: number;
+  staircase?: boolean;
+  name?: string;
+}
+
+/** lr = initial * decay_rate ^ (step / decay_steps), the exponent floored with `staircase`. */
+export class ExponentialDecay extends LearningRateSchedule {
+  readonly initialLearningRate: number;
+  readonly decaySteps: number;
+  readonly decayRate: number;
+  readonly staircase: boolean;
+  readonly name: string;
+
+  constructor(options: ExponentialDecayOptions) {
+    super();
+    const o = checkOptions('ExponentialDecay', options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
+    this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
+    this.decaySteps = checkSteps('decay_steps', o.decaySteps);
+    this.decayRate = finite('decay_rate', o.decayRate);
+    this.staircase = bool('staircase', o.staircase ?? false);
+    this.name = checkName(o.name ?? 'ExponentialDecay');
+  }
+
+  call(step: number): number {
+    let p = f(f(step) / f(this.decaySteps));
+    if (this.staircase) p = Math.floor(p);
+    return f(f(this.initialLearningRate) * f(Math.pow(f(this.decayRate), p)));
+  }
+
+  getConfig(): Config {
+    return {
+      initial_learning_rate: this.initialLearningRate,
+      decay_steps: this.decaySteps,
+      decay_rate: this.decayRate,
+      staircase: this.staircase,
+      name: this.name,
+    };
+  }
+
+  static fromConfig(config: Config): ExponentialDecay {
+    return new ExponentialDecay(
+      optionsFromConfig('ExponentialDecay', config, {
+        initial_learning_rate: 'initialLearningRate',
+        decay_steps: 'decaySteps',
+        decay_rate: 'decayRate',
+        staircase: 'staircase',
+        name: 'name',
+      }) as unknown as ExponentialDecayOptions,
+    );
+  }
+}
+
+export interface PiecewiseConstantDecayOptions {
+  boundaries: number[];
+  values: number[];
+  name?: string;
+}
+
+/** values[0] up to and including boundaries[0], values[i] on (b[i-1], b[i]], values[-1] after the last. */
+export class PiecewiseConstantDecay extends LearningRateSchedule {
+  readonly boundaries: readonly number[];
+  readonly values: readonly number[];
+  readonly name: string;
+
+  constructor(options: PiecewiseConstantDecayOptions) {
+    super();
+    const o = checkOptions('PiecewiseConstantDecay', options, ['boundaries', 'values', 'name']);
+    const numbers = (arg: string, v: unknown): number[] => {
+      if (!Array.isArray(v)) throw new TypeError(`Argument \`${arg}\` must be an array of numbers. Received: ${arg}=${describe(v)}`);
+      v.forEach((x, i) => checkFinite(`${arg}[${i}]`, x));
+      return [...v];
+    };
+    const boundaries = numbers('boundaries', o.boundaries);
+    const values = numbers('values', o.values);
+    if (boundaries.length !== values.length - 1) {
+      throw new RangeError(
+        'The length of boundaries should be 1 less than the length of values. ' +
+          `Received: boundaries=${pyRepr(boundaries, 'int')} of length ${boundaries.length}, ` +
+          `and values=${pyRepr(values)} of length ${values.length}.`,
+      );
+    }
+    this.boundaries = Object.freeze(boundaries);
+    this.values = Object.freeze(values);
+    this.name = checkName(o.name ?? 'PiecewiseConstant');
+  }
+
+  call(step: number): number {
+    // Boundaries are cast to the step's integer type (truncated); every interval's
+    // indicator times its value is added to 0 in Keras's order: first, last, middles.
+    const b = this.boundaries.map(Math.trunc);
+    const v = this.values.map(f);
+    const last = b.length - 1;
+    let r = f(0 + f(Number(step <= b[0]) * v[0]));
+    r = f(r + f(Number(step > b[last]) * v[v.length - 1]));
+    for (let i = 1; i <= last; ++i) r = f(r + f(Number(step > b[i - 1] && step <= b[i]) * v[i]));
+    return r;
+  }
+
+  getConfig(): Config {
+    return { boundaries: [...this.boundaries], values: [...this.values], name: this.name };
+  }
+
+  static fromConfig(config: Config): PiecewiseConstantDecay {
+    return new PiecewiseConstantDecay(
+      optionsFromConfig('PiecewiseConstantDecay', config, {
+        boundaries: 'boundaries',
+        values: 'values',
+        name: 'name',
+      }) as unknown as PiecewiseConstantDecayOptions,
+    );
+  }
+}
+
+export interface PolynomialDecayOptions {
+  initialLearningRate: number;
+  decaySteps: number;
+  endLearningRate?: number;
+  power?: number;
+  cycle?: boolean;
+  name?: string;
+}
+
+/** lr = (initial - end) * (1 - step / decay_steps) ^ power + end, optionally cycling. */
+export class PolynomialDecay extends LearningRateSchedule {
+  readonly initialLearningRate: number;
+  readonly decaySteps: number;
+  readonly endLearningRate: number;
+  readonly power: number;
+  readonly cycle: boolean;
+  readonly name: string;
+
+  constructor(options: PolynomialDecayOptions) {
+    super();
+    const o = checkOptions('PolynomialDecay', options, [
+      'initialLearningRate', 'decaySteps', 'endLearningRate', 'power', 'cycle', 'name',
+    ]);
+    this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
+    this.decaySteps = checkSteps('decay_steps', o.decaySteps);
+    this.endLearningRate = finite('end_learning_rate', o.endLearningRate ?? 0.0001);
+    this.power = finite('power', o.power ?? 1.0);
+    this.cycle = bool('cycle', o.cycle ?? false);
+    this.name = checkName(o.name ?? 'PolynomialDecay');
+  }
+
+  call(step: number): number {
+    const initial = f(this.initialLearningRate);
+    const end = f(this.endLearningRate);
+    let s = f(step);
+    let d = f(this.decaySteps);
+    if (this.cycle) {
+      const multiplier = s === 0 ? 1 : Math.ceil(f(s / d));
+      d = f(d * multiplier);
+    } else {
+      s = Math.min(s, d);
+    }
+    const p = f(s / d);
+    return f(f(f(initial - end) * f(Math.pow(f(1 - p), f(this.power)))) + end);
+  }
+
+  getConfig(): Config {
+    return {
+      initial_learning_rate: this.initialLearningRate,
+      decay_steps: this.decaySteps,
+      end_learning_rate: this.endLearningRate,
+      power: this.power,
+      cycle: this.cycle,
+      name: this.name,
+    };
+  }
+
+  static fromConfig(config: Config): PolynomialDecay {
+    return new PolynomialDecay(
+      optionsFromConfig('PolynomialDecay', config, {
+        initial_learning_rate: 'initialLearningRate',
+        decay_steps: 'decaySteps',
+        end_learning_rate: 'endLearningRate',
+        power: 'power',
+        cycle: 'cycle',
+        name: 'name',
+      }) as unknown as PolynomialDecayOptions,
+    );
+  }
+}
+
+export interface InverseTimeDecayOptions {
+  initialLearningRate: number;
+  decaySteps: number;
+  decayRate: number;
+  staircase?: boolean;
+  name?: string;
+}
+
+/** lr = initial / (1 + decay_rate * step / decay_steps), the ratio floored with `staircase`. */
+export class InverseTimeDecay extends LearningRateSchedule {
+  readonly initialLearningRate: number;
+  readonly decaySteps: number;
+  readonly decayRate: number;
+  readonly staircase: boolean;
+  readonly name: string;
+
+  constructor(options: InverseTimeDecayOptions) {
+    super();
+    const o = checkOptions('InverseTimeDecay', options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
+    this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
+    this.decaySteps = checkSteps('decay_steps', o.decaySteps);
+    this.decayRate = finite('decay_rate', o.decayRate);
+    this.staircase = bool('staircase', o.staircase ?? false);
+    this.name = checkName(o.name ?? 'InverseTimeDecay');
+  }
+
+  call(step: number): number {
+    let p = f(f(step) / f(this.decaySteps));
+    if (this.staircase) p = Math.floor(p);
+    return f(f(this.initialLearningRate) / f(1 + f(f(this.decayRate) * p)));
+  }
+
+  getConfig(): Config {
+    return {
+      initial_learning_rate: this.initialLearningRate,
+      decay_steps: this.decaySteps,
+      decay_rate: this.decayRate,
+      staircase: this.staircase,
+      name: this.name,
+    };
+  }
+
+  static fromConfig(config: Config): InverseTimeDecay {
+    return new InverseTimeDecay(
+      optionsFromConfig('InverseTimeDecay', config, {
+        initial_learning_rate: 'initialLearningRate',
+        decay_steps: 'decaySteps',
+        decay_rate: 'decayRate',
+        staircase: 'staircase',
+        name: 'name',
+      }) as unknown as InverseTimeDecayOptions,
+    );
+  }
+}
+
+export interface CosineDecayOptions {
+  initialLearningRate: number;
+  decaySteps: number;
+  alpha?: number;
+  name?: string;
+  warmupTarget?: number | null;
+  warmupSteps?: number;
+}
+
+/** Cosine decay to `alpha * initial` over `decay_steps`, after an optional linear warmup. */
+export class CosineDecay extends LearningRateSchedule {
+  readonly initialLearningRate: number;
+  readonly decaySteps: number;
+  readonly alpha: number;
+  readonly name: string;
+  readonly warmupTarget: number | null;
+  readonly warmupSteps: number;
+
+  constructor(options: CosineDecayOptions) {
+    super();
+    const o = checkOptions('CosineDecay', options, [
+      'initialLearningRate', 'decaySteps', 'alpha', 'name', 'warmupTarget', 'warmupSteps',
+    ]);
+    this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
+    this.decaySteps = checkSteps('decay_steps', o.decaySteps);
+    this.alpha = finite('alpha', o.alpha ?? 0.0);
+    this.name = checkName(o.name ?? 'CosineDecay');
+    const target = o.warmupTarget ?? null;
+    checkFinite('warmup_target', target, { nullable: true });
+    this.warmupTarget = target as number | null;
+    this.warmupSteps = finite('warmup_steps', o.warmupSteps ?? 0);
+    if (this.warmupSteps < 0) {
+      throw new RangeError(`Argument \`warmup_steps\` must be >= 0. Received: warmup_steps=${describe(this.warmupSteps)}`);
+    }
+  }
+
+  private decay(t: number, from: number): number {
+    const fraction = f(t / f(this.decaySteps));
+    const cosine = f(0.5 * f(1 + f(Math.cos(f(PI32 * fraction)))));
+    // (1 - alpha) is a Python float product, rounded once when it meets float32.
+    const decayed = f(f(f(1 - this.alpha) * cosine) + f(this.alpha));
+    return f(from * decayed);
+  }
+
+  call(step: number): number {
+    const initial = f(this.initialLearningRate);
+    const decaySteps = f(this.decaySteps);
+    let s = f(step);
+    if (this.warmupTarget === null) return this.decay(Math.min(s, decaySteps), initial);
+    const target = f(this.warmupTarget);
+    const warmupSteps = f(this.warmupSteps);
+    s = Math.min(s, f(decaySteps + warmupSteps));
+    if (s < warmupSteps) return f(f(f(target - initial) * f(s / warmupSteps)) + initial);
+    return this.decay(f(s - warmupSteps), target);
+  }
+
+  getConfig(): Config {
+    return {
+      initial_learning_rate: this.initialLearningRate,
+      decay_steps: this.decaySteps,
+      alpha: this.alpha,
+      name: this.name,
+      warmup_target: this.warmupTarget,
+      warmup_steps: this.warmupSteps,
+    };
+  }
+
+  static fromConfig(config: Config): CosineDecay {
+    return new CosineDecay(
+      optionsFromConfig('CosineDecay', config, {
+        initial_learning_rate: 'initialLearningRate',
+        decay_steps: 'decaySteps',
+        alpha: 'alpha',
+        name: 'name',
+        warmup_target: 'warmupTarget',
+        warmup_steps: 'warmupSteps',
+      }) as unknown as CosineDecayOptions,
+    );
+  }
+}
+
+export interface CosineDecayRestartsOptions {
+  initialLearningRate: number;
+  firstDecaySteps: number;
+  tMul?: number;
+  mMul?: number;
+  alpha?: number;
+  name?: string;
+}
+
+/** SGDR: cosine decay that restarts, each period t_mul times longer and m_mul times lower. */
+export class CosineDecayRestarts extends LearningRateSchedule {
+  readonly initialLearningRate: number;
+  readonly firstDecaySteps: number;
+  readonly tMul: number;
+  readonly mMul: number;
+  readonly alpha: number;
+  readonly name: string;
+
+  constructor(options: CosineDecayRestartsOptions) {
+    super();
+    const o = checkOptions('CosineDecayRestarts', options, [
+      'initialLearningRate', 'firstDecaySteps', 'tMul', 'mMul', 'alpha', 'name',
+    ]);
+    this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
+    this.firstDecaySteps = checkSteps('first_decay_steps', o.firstDecaySteps);
+    this.tMul = finite('t_mul', o.tMul ?? 2.0);
+    this.mMul = finite('m_mul', o.mMul ?? 1.0);
+    this.alpha = finite('alpha', o.alpha ?? 0.0);
+    this.name = checkName(o.name ?? 'SGDRDecay');
+  }
+
+  call(step: number): number {
+    const tMul = f(this.tMul);
+    const alpha = f(this.alpha);
+    let fraction = f(f(step) / f(this.firstDecaySteps));
+    let i: number;
+    if (tMul === 1) {
+      i = Math.floor(fraction);
+      fraction = f(fraction - i);
+    } else {
+      i = Math.floor(f(f(Math.log(f(1 - f(fraction * f(1 - tMul))))) / f(Math.log(tMul))));
+      const tPow = f(Math.pow(tMul, i));
+      const done = f(f(1 - tPow) / f(1 - tMul));
+      fraction = f(f(fraction - done) / tPow);
+    }
+    const cosine = f(f(0.5 * f(Math.pow(f(this.mMul), i))) * f(1 + f(Math.cos(f(PI32 * fraction)))));
+    return f(f(this.initialLearningRate) * f(f(f(1 - alpha) * cosine) + alpha));
+  }
+
+  getConfig(): Config {
+    return {
+      initial_learning_rate: this.initialLearningRate,
+      first_decay_steps: this.firstDecaySteps,
+      t_mul: this.tMul,
+      m_mul: this.mMul,
+      alpha: this.alpha,
+      name: this.name,
+    };
+  }
+
+  static fromConfig(config: Config): CosineDecayRestarts {
+    return new CosineDecayRestarts(
+      optionsFromConfig('CosineDecayRestarts', config, {
+        initial_learning_rate: 'initialLearningRate',
+        first_decay_steps: 'firstDecaySteps',
+        t_mul: 'tMul',
+        m_mul: 'mMul',
+        alpha: 'alpha',
+        name: 'name',
+      }) as unknown as CosineDecayRestartsOptions,
+    );
+  }
+}
+
+const registry: Record<string, { fromConfig(config: Config): LearningRateSchedule }> = {
+  ExponentialDecay,
+  PiecewiseConstantDecay,
+  PolynomialDecay,
+  InverseTimeDecay,
+  CosineDecay,
+  CosineDecayRestarts,
+};
+
+/** Whether `name` is one of the six Keras schedule classes. */
+export function isScheduleClass(name: unknown): boolean {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(registry, name);
+}
+
+/** Keras's serialized form: {module, class_name, config, registered_name}. */
+export function serialize(schedule: LearningRateSchedule): Config {
+  if (!(schedule instanceof LearningRateSchedule)) {
+    throw new TypeError(`serialize: expected a LearningRateSchedule. Received: ${describe(schedule)}`);
+  }
+  return {
+    module: 'keras.optimizers.schedules',
+    class_name: schedule.constructor.name,
+    config: schedule.getConfig(),
+    registered_name: null,
+  };
+}
+
+/** The schedule a serialized form ({class_name, config}) describes. */
+export function deserialize(serialized: Config): LearningRateSchedule {
+  if (serialized === null || typeof serialized !== 'object') {
+    throw new TypeError(`deserialize: expected {class_name, config}. Received: ${describe(serialized)}`);
+  }
+  const name = serialized.class_name;
+  if (!isScheduleClass(name)) {
+    throw new RangeError(
+      `deserialize: unknown learning rate schedule class_name=${describe(name)} ` +
+        `(known: ${Object.keys(registry).join(', ')})`,
+    );
+  }
+  return registry[name as string].fromConfig((serialized.config ?? {}) as Config);
+}

@@ -1,0 +1,148 @@
+// The fused SGD step, written once. An ISA file defines SGD_ISA (its namespace),
+// SGD_ISA_LABEL and SGD_KERNELS_NAME, includes lanes.h, defines inside
+// sgd::SGD_ISA the vector types Vec<T> (native width) and Vec8<T> (exactly 8
+// lanes: numpy's pairwise block), then includes this file.
+// Everything here is compiled separately per instruction set, in that namespace,
+// so no inline function is shared across ISAs.
+//
+// Each + - * / is rounded on its own in Keras's order (SPEC.md sections 3-7);
+// files are built with -ffp-contract=off so no multiply-add is ever fused.
+#ifndef SGD_ISA
+#error "define SGD_ISA before including sgd_kernel.h"
+#endif
+
+namespace sgd {
+namespace SGD_ISA {
+
+// The gradient as clipping sees it: unscaled, then averaged with the accumulator.
+template <class V, class T>
+static inline V pre_clip_gradient(const Tensor<T>& t, const Scalars<T>& s, std::size_t i) {
+  V g = V::load(t.grad + i);
+  if (s.unscale) g = g / V::set1(s.loss_scale);
+  if (s.average) g = (g + V::load(t.accumulator + i)) / V::set1(s.accum_steps);
+  return g;
+}
+
+// numpy's pairwise summation of the squared gradient (SPEC.md 4.4): blocks of at
+// most 128 summed in 8 lanes, then halves split at a multiple of 8.
+template <class T>
+static T sumsq_pairwise(const Tensor<T>& t, const Scalars<T>& s, std::size_t off, std::size_t n) {
+  using V8 = Vec8<T>;
+  using V1 = One<T>;
+  if (n < 8) {
+    T r = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      V1 g = pre_clip_gradient<V1>(t, s, off + i);
+      r = r + g.v * g.v;
+    }
+    return r;
+  }
+  if (n <= 128) {
+    V8 g = pre_clip_gradient<V8>(t, s, off);
+    V8 p = g * g;
+    const std::size_t full = n - n % 8;
+    for (std::size_t i = 8; i < full; i += 8) {
+      g = pre_clip_gradient<V8>(t, s, off + i);
+      p = p + g * g;
+    }
+    T l[8];
+    V8::store(l, p);
+    T r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    for (std::size_t i = full; i < n; ++i) {
+      V1 x = pre_clip_gradient<V1>(t, s, off + i);
+      r = r + x.v * x.v;
+    }
+    return r;
+  }
+  std::size_t half = n / 2;
+  half -= half % 8;
+  return sumsq_pairwise(t, s, off, half) + sumsq_pairwise(t, s, off + half, n - half);
+}
+
+// Every elementwise stage of one call for lanes [i, i + V::lanes).
+template <class V, class T>
+static inline void step_lanes(const Tensor<T>& t, const Scalars<T>& s, std::size_t i) {
+  V w = V::load(t.var + i);
+  bool write_var = false;
+  if (t.grad != nullptr) {
+    if (s.mode == Mode::kAccumulate) {
+      V g = V::load(t.grad + i);
+      if (s.unscale) g = g / V::set1(s.loss_scale);
+      V::store(t.accumulator + i, g + V::load(t.accumulator + i));
+    } else {
+      V g = pre_clip_gradient<V>(t, s, i);
+      if (s.average) V::store(t.accumulator + i, V::set1(T(0)));
+      switch (s.clip) {
+        case Clip::kValue: {
+          // numpy clip: NaN stays NaN, -0.0 stays -0.0 (explicit, not min/max).
+          const V hi = V::set1(s.clip_value);
+          const V lo = V::set1(-s.clip_value);
+          g = V::if_less(g, lo, lo, g);
+          g = V::if_less(hi, g, hi, g);
+          break;
+        }
+        case Clip::kNorm:
+          g = (g * V::set1(s.clip_value)) / V::set1(t.clip_factor);
+          break;
+        case Clip::kGlobalNorm:
+          g = g * V::set1(t.clip_factor);
+          break;
+        case Clip::kNone:
+          break;
+      }
+      if (t.decay) w = w - (w * V::set1(s.weight_decay)) * V::set1(t.decay_lr);
+      const V lr = V::set1(s.lr);
+      if (s.momentum_on) {
+        const V mu = V::set1(s.momentum);
+        const V m = V::load(t.momentum + i) * mu - g * lr;
+        V::store(t.momentum + i, m);
+        w = s.nesterov ? w + (m * mu - g * lr) : w + m;
+      } else {
+        w = w - g * lr;
+      }
+      write_var = true;
+    }
+  } else if (s.mode == Mode::kUpdate && s.average) {
+    // Keras zeroes every accumulator at an update step, even without a gradient.
+    V::store(t.accumulator + i, V::set1(T(0)));
+  }
+  if (s.ema) {
+    const V a = V::set1(s.ema_e) * V::load(t.average + i) + V::set1(s.ema_one_minus_e) * w;
+    V::store(t.average + i, a);
+    if (s.overwrite) {
+      w = a;
+      write_var = true;
+    }
+  }
+  if (write_var) V::store(t.var + i, w);
+}
+
+template <class T>
+static void step_range(const Tensor<T>& t, const Scalars<T>& s, std::size_t begin, std::size_t end) {
+  using V = Vec<T>;
+  std::size_t i = begin;
+  for (; i + V::lanes <= end; i += V::lanes) step_lanes<V>(t, s, i);
+  for (; i < end; ++i) step_lanes<One<T>>(t, s, i);
+}
+
+static float sumsq_f32(const Tensor<float>& t, const Scalars<float>& s, std::size_t b, std::size_t n) {
+  return sumsq_pairwise<float>(t, s, b, n);
+}
+static double sumsq_f64(const Tensor<double>& t, const Scalars<double>& s, std::size_t b, std::size_t n) {
+  return sumsq_pairwise<double>(t, s, b, n);
+}
+static void update_f32(const Tensor<float>& t, const Scalars<float>& s, std::size_t b, std::size_t e) {
+  step_range<float>(t, s, b, e);
+}
+static void update_f64(const Tensor<double>& t, const Scalars<double>& s, std::size_t b, std::size_t e) {
+  step_range<double>(t, s, b, e);
+}
+
+}  // namespace SGD_ISA
+
+// The one symbol each ISA file exports.
+extern const Kernels SGD_KERNELS_NAME;
+const Kernels SGD_KERNELS_NAME = {SGD_ISA_LABEL, SGD_ISA::sumsq_f32, SGD_ISA::sumsq_f64,
+                                  SGD_ISA::update_f32, SGD_ISA::update_f64};
+
+}  // namespace sgd
