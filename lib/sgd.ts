@@ -253,10 +253,12 @@ export class SGD {
     sc[S.Mode] = isUpdate ? 0 : 1;
     sc[S.LossScale] = c.lossScaleFactor ?? NaN;
     sc[S.AccumSteps] = steps && isUpdate ? steps : 0;
-    sc[S.Clip] = CLIP_NONE;
-    if (c.clipnorm !== null && c.clipnorm > 0) [sc[S.Clip], sc[S.ClipValue]] = [CLIP_NORM, c.clipnorm];
-    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) [sc[S.Clip], sc[S.ClipValue]] = [CLIP_GLOBAL_NORM, c.globalClipnorm];
-    else if (c.clipvalue !== null && c.clipvalue > 0) [sc[S.Clip], sc[S.ClipValue]] = [CLIP_VALUE, c.clipvalue];
+    // Keras clips only with a positive value, checking clipnorm, then global_clipnorm, then clipvalue.
+    if (c.clipnorm !== null && c.clipnorm > 0) sc[S.Clip] = CLIP_NORM;
+    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) sc[S.Clip] = CLIP_GLOBAL_NORM;
+    else if (c.clipvalue !== null && c.clipvalue > 0) sc[S.Clip] = CLIP_VALUE;
+    else sc[S.Clip] = CLIP_NONE;
+    sc[S.ClipValue] = c.clipnorm ?? c.globalClipnorm ?? c.clipvalue ?? 0;
     sc[S.Lr] = lr;
     // TensorFlow casts these Python floats through float32, for float64 variables too.
     sc[S.Momentum] = f(c.momentum);
@@ -410,6 +412,7 @@ export class SGD {
   }
 
   #warnMissing(grads: Gradient[], vars: readonly Variable[]): void {
+    if (!grads.includes(null) && !grads.includes(undefined)) return;
     const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
     if (missing.length === 0) return;
     const message =

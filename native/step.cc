@@ -5,27 +5,28 @@
 namespace sgd {
 namespace {
 
-// numpy's pairwise sum (SPEC.md 4.4) of a short array of per-tensor results.
+// numpy's pairwise sum (SPEC.md 4.4) of the per-tensor results, in T (float32
+// results are held exactly in the double array).
 template <class T>
-T pairwise(const T* a, std::size_t n) {
+T pairwise(const double* a, std::size_t n) {
   if (n < 8) {
     T r = 0;
-    for (std::size_t i = 0; i < n; ++i) r = r + a[i];
+    for (std::size_t i = 0; i < n; ++i) r = r + static_cast<T>(a[i]);
     return r;
   }
   if (n <= 128) {
     T p[8];
-    for (int j = 0; j < 8; ++j) p[j] = a[j];
+    for (int j = 0; j < 8; ++j) p[j] = static_cast<T>(a[j]);
     const std::size_t full = n - n % 8;
     for (std::size_t i = 8; i < full; i += 8)
-      for (int j = 0; j < 8; ++j) p[j] = p[j] + a[i + j];
+      for (int j = 0; j < 8; ++j) p[j] = p[j] + static_cast<T>(a[i + j]);
     T r = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-    for (std::size_t i = full; i < n; ++i) r = r + a[i];
+    for (std::size_t i = full; i < n; ++i) r = r + static_cast<T>(a[i]);
     return r;
   }
   std::size_t half = n / 2;
   half -= half % 8;
-  return pairwise(a, half) + pairwise(a + half, n - half);
+  return pairwise<T>(a, half) + pairwise<T>(a + half, n - half);
 }
 
 // clipnorm: the divisor max(norm, c), with numpy's NaN-propagating maximum.
@@ -39,15 +40,7 @@ T norm_divisor(T sumsq, T c) {
 // global_clipnorm: c * min(1/G, 1/c) + (G - G); 1/c is taken in double, then rounded.
 template <class T>
 T global_scale(const std::vector<double>& sums, double c) {
-  T s[128];
-  std::vector<T> big;
-  T* a = s;
-  if (sums.size() > 128) {
-    big.resize(sums.size());
-    a = big.data();
-  }
-  for (std::size_t i = 0; i < sums.size(); ++i) a[i] = static_cast<T>(sums[i]);
-  const T g = std::sqrt(pairwise(a, sums.size()));
+  const T g = std::sqrt(pairwise<T>(sums.data(), sums.size()));
   const T inv = T(1) / g;
   const T inv_c = static_cast<T>(1.0 / c);
   const T m = std::isnan(inv) ? inv : (inv < inv_c ? inv : inv_c);
