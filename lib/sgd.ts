@@ -52,7 +52,6 @@ export class SGD {
     momentums: [] as FloatArray[],
     averages: [] as FloatArray[],
     accumulators: [] as FloatArray[],
-    order: new Int32Array(0),
     seen: new Uint8Array(0),
     decay: new Uint8Array(0),
     decayLr: new Float64Array(0),
@@ -276,29 +275,29 @@ export class SGD {
     const s = this.#scratch;
     const plan = this.#plan;
     const n = this.#vars.length;
-    const inBuiltOrder = vars.length === n && vars.every((v, i) => v === this.#vars[i]);
-    const gradAt = (i: number): FloatArray | null => (converted?.[i] ?? grads[i] ?? null);
+    let inBuiltOrder = vars.length === n;
+    for (let i = 0; inBuiltOrder && i < n; ++i) inBuiltOrder = vars[i] === this.#vars[i];
     try {
       if (inBuiltOrder) {
-        for (let i = 0; i < n; ++i) s.grads[i] = gradAt(i);
+        for (let i = 0; i < n; ++i) s.grads[i] = converted?.[i] ?? grads[i] ?? null;
         native.step(plan.vars, s.grads, plan.momentums, plan.averages, plan.accumulators, s.decay, s.decayLr, this.#scalars);
         return;
       }
       // Keras sums norms in the call's order: pass the call's variables first, then the rest.
       s.seen.fill(0);
       let p = 0;
-      const place = (built: number, grad: FloatArray | null) => {
-        s.order[p] = built;
+      for (let b = 0; p < n; ++b) {
+        const inCall = p < vars.length;
+        const built = inCall ? this.#index.get(vars[p])! : b - vars.length;
+        if (!inCall && s.seen[built]) continue;
         s.seen[built] = 1;
         s.vars[p] = plan.vars[built];
-        s.grads[p] = grad;
+        s.grads[p] = inCall ? (converted?.[p] ?? grads[p] ?? null) : null;
         if (plan.momentums) s.momentums[p] = plan.momentums[built];
         if (plan.averages) s.averages[p] = plan.averages[built];
         if (plan.accumulators) s.accumulators[p] = plan.accumulators[built];
         ++p;
-      };
-      vars.forEach((v, i) => place(this.#index.get(v)!, gradAt(i)));
-      for (let b = 0; b < n; ++b) if (!s.seen[b]) place(b, null);
+      }
       native.step(
         s.vars,
         s.grads,
@@ -454,7 +453,6 @@ export class SGD {
     if (s.decay.length >= n) return;
     s.vars.length = s.grads.length = s.momentums.length = s.averages.length = s.accumulators.length = n;
     s.grads.fill(null);
-    s.order = new Int32Array(n);
     s.seen = new Uint8Array(n);
     s.decay = new Uint8Array(n);
     s.decayLr = new Float64Array(n);

@@ -89,6 +89,7 @@ describe('SGD step', () => {
     const o1 = new SGD({ momentum: 0.5, weightDecay: 0.01, useEma: true });
     const o2 = new SGD({ momentum: 0.5, weightDecay: 0.01, useEma: true });
     const o3 = new SGD({ momentum: 0.5, weightDecay: 0.01, useEma: true });
+    o2.build(b.vars); // built as [kernel, bias], called as [bias, kernel]
     o3.build(c.vars);
     for (let i = 0; i < 4; ++i) {
       const g = grads();
@@ -98,6 +99,10 @@ describe('SGD step', () => {
     }
     expect(snapshot(o2, b.vars)).toEqual(snapshot(o1, a.vars));
     expect(snapshot(o3, c.vars)).toEqual(snapshot(o1, a.vars));
+    // A call with only some of the variables: the others keep their weights, EMA still averages them.
+    o1.apply([grads()[1]], [a.bias]);
+    o2.apply([null, grads()[1]], b.vars);
+    expect(snapshot(o1, a.vars)).toEqual(snapshot(o2, b.vars));
   });
 
   it('a null gradient skips its variable but EMA still averages it', () => {
