@@ -1,6 +1,8 @@
 // Replays every public Keras golden case (shared/conformance/sgd_golden.json) step
 // by step on every instruction set this machine has, and compares bit for bit
 // (SPEC.md section 14 says where a small difference is allowed).
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SGD, Variable, setIsa } from '../lib/index.js';
 import { ISAS, compare, decode, loadJson, num } from './helpers.js';
@@ -139,7 +141,16 @@ describe('instruction sets', () => {
   });
 });
 
+/** A hash of every final state's bits, to compare runs on other machines (SGD_GOLDEN_DIGEST=file writes it). */
+function digest(states: Map<string, number[][]>): string {
+  const h = createHash('sha256');
+  for (const c of golden.cases) for (const a of states.get(c.id) ?? []) h.update(new Uint8Array(Float64Array.from(a).buffer));
+  return h.digest('hex');
+}
+
 afterAll(() => {
+  const out = process.env.SGD_GOLDEN_DIGEST;
+  if (out && finalStates.size === ISAS.length) writeFileSync(out, `${digest(finalStates.get(ISAS[0])!)}\n`);
   console.log(
     `golden: ${golden.cases.length} cases x ${ISAS.length} ISAs (${ISAS.join(', ')}); ` +
       `${tally.exact} bit-exact, ${tally.tolerated} within SPEC 14 tolerance`,

@@ -1,0 +1,53 @@
+// Packs the package, installs the tarball into an empty project with no C/C++ compiler
+// (nor make, nor python) on PATH, and runs a step from it through require() and import.
+// Proves that what ships loads from its prebuilt binary. Needs `npm run prebuilds:x64` first.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
+const work = mkdtempSync(path.join(tmpdir(), 'sgd-native-pack-'));
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts }).toString();
+
+try {
+  const tarball = run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root }).trim().split('\n').pop();
+  console.log(`packed ${tarball}`);
+
+  // A PATH holding only what npm needs to run: no cc, c++, g++, make or python.
+  const bin = path.join(work, 'bin');
+  mkdirSync(bin);
+  for (const tool of ['node', 'npm', 'sh', 'env']) {
+    const where = run('sh', ['-c', `command -v ${tool}`]).trim();
+    symlinkSync(where, path.join(bin, tool));
+  }
+  const env = { HOME: process.env.HOME, PATH: bin, npm_config_nodedir: '' };
+  for (const tool of ['cc', 'c++', 'g++', 'gcc', 'make', 'python3']) {
+    if (existsSync(path.join(bin, tool))) throw new Error(`${tool} is on the test PATH`);
+  }
+
+  const app = path.join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, tarball)], { cwd: app, env });
+
+  const cjs = `
+    const { SGD, Variable, isa } = require('sgd-native');
+    const w = new Variable(new Float32Array([1, 2]), { name: 'w' });
+    new SGD({ learningRate: 0.5, momentum: 0.9 }).apply([new Float32Array([1, -1])], [w]);
+    console.log(JSON.stringify({ w: [...w.value], isa: isa().active }));`;
+  const esm = `
+    import { SGD, Variable } from 'sgd-native';
+    const w = new Variable(new Float64Array([1]));
+    new SGD({ learningRate: 0.25 }).apply([new Float64Array([1])], [w]);
+    console.log(w.value[0]);`;
+  const a = run('node', ['-e', cjs], { cwd: app, env }).trim();
+  const b = run('node', ['--input-type=module', '-e', esm], { cwd: app, env }).trim();
+  if (a !== JSON.stringify({ w: [0.5, 2.5], isa: JSON.parse(a).isa }) || b !== '0.75') {
+    throw new Error(`unexpected results: ${a} / ${b}`);
+  }
+  if (existsSync(path.join(app, 'node_modules', 'sgd-native', 'build'))) throw new Error('a compiler ran: build/ exists');
+  console.log(`installed without a compiler and stepped: ${a}, ${b}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
