@@ -1,9 +1,11 @@
 // Replays every argument-error case recorded from Keras (shared/conformance/sgd_errors.json).
 // JS has one number type, so two kinds of case cannot behave as in Python; each is
 // listed here with the reason, and asserted to behave as documented.
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SGD, Variable, schedules } from '../lib/index.js';
-import { decode, loadJson, num } from './helpers.js';
+import { CONFORMANCE_DIR, decode, loadJson, num } from './helpers.js';
 
 interface ErrorCase {
   config?: Record<string, unknown>;
@@ -113,4 +115,15 @@ describe('JS twins of the inexpressible cases', () => {
     expect(() => new SGD({ useEma: true, emaOverwriteFrequency: 2.5 })).toThrow(/ema_overwrite_frequency=2.5/);
   });
   it('decoding keeps golden numbers', () => expect(num({ $float: 'NaN' })).toBeNaN());
+});
+
+describe('conformance data', () => {
+  // The repo carries a copy of shared/conformance so it tests on its own; when the shared
+  // folder sits beside the repo (as in CI), the copy must not have gone stale.
+  const shared = path.join(__dirname, '..', '..', 'shared', 'conformance');
+  it.runIf(existsSync(shared))('matches ../shared/conformance', () => {
+    for (const file of ['sgd_golden.json', 'sgd_errors.json']) {
+      expect(readFileSync(path.join(CONFORMANCE_DIR, file), 'utf8'), file).toBe(readFileSync(path.join(shared, file), 'utf8'));
+    }
+  });
 });
