@@ -6,32 +6,51 @@ const f = Math.fround;
 const PI32 = f(Math.PI);
 
 type Config = Record<string, unknown>;
+/** A schedule's arguments: Keras's snake_case config key and our camelCase option, in get_config order. */
+type Keys = readonly (readonly [config: string, option: string])[];
 
-/** Base class of every schedule: `call(step)` gives the rate at a (raw) iteration count. */
+/**
+ * Base class of every schedule: `call(step)` gives the rate at a (raw) iteration count.
+ * A subclass lists its arguments in `static configKeys` to get `getConfig()` and
+ * `fromConfig()`, or overrides them.
+ */
 export abstract class LearningRateSchedule {
   abstract call(step: number): number;
-  abstract getConfig(): Config;
+
+  /** Keras's get_config(): snake_case keys in Keras's order. */
+  getConfig(): Config {
+    const keys = (this.constructor as { configKeys?: Keys }).configKeys;
+    if (!keys) throw new TypeError(`${this.constructor.name} must implement getConfig()`);
+    const self = this as unknown as Config;
+    return Object.fromEntries(keys.map(([key, option]) => [key, Array.isArray(self[option]) ? [...(self[option] as [])] : self[option]]));
+  }
+
+  /** The schedule a Keras config (snake_case keys) describes; unknown keys are an error. */
+  static fromConfig<T extends LearningRateSchedule>(
+    this: (new (options: never) => T) & { configKeys?: Keys },
+    config: Config,
+  ): T {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+      throw new TypeError(`${this.name}.fromConfig: \`config\` must be an object. Received: ${describe(config)}`);
+    }
+    const keys = new Map(this.configKeys ?? []);
+    const options: Config = {};
+    for (const key of Object.keys(config)) {
+      if (!keys.has(key)) throw new TypeError(`${this.name}.fromConfig: unknown config key '${key}'`);
+      options[keys.get(key)!] = config[key];
+    }
+    return new this(options as never);
+  }
 }
 
-/** Reads a schedule's config: Keras's snake_case keys in, camelCase options out; unknown keys are an error. */
-function optionsFromConfig(cls: string, config: unknown, keys: Record<string, string>): Config {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new TypeError(`${cls}.fromConfig: \`config\` must be an object. Received: ${describe(config)}`);
-  }
-  const out: Config = {};
-  for (const key of Object.keys(config)) {
-    if (!(key in keys)) throw new TypeError(`${cls}.fromConfig: unknown config key '${key}'`);
-    out[keys[key]] = (config as Config)[key];
-  }
-  return out;
-}
-
-function checkOptions(cls: string, options: unknown, known: string[]): Config {
+/** The options object of a schedule's constructor, with no key it does not know. */
+function checkOptions(cls: { name: string; configKeys: Keys }, options: unknown): Config {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${cls}: \`options\` must be an object. Received: ${describe(options)}`);
+    throw new TypeError(`${cls.name}: \`options\` must be an object. Received: ${describe(options)}`);
   }
+  const known = cls.configKeys.map(([, option]) => option);
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new TypeError(`${cls}: unknown option '${key}' (known: ${known.join(', ')})`);
+    if (!known.includes(key)) throw new TypeError(`${cls.name}: unknown option '${key}' (known: ${known.join(', ')})`);
   }
   return options as Config;
 }
@@ -66,9 +85,17 @@ export interface ExponentialDecayOptions {
   staircase?: boolean;
   name?: string;
 }
+export type InverseTimeDecayOptions = ExponentialDecayOptions;
 
-/** lr = initial * decay_rate ^ (step / decay_steps), the exponent floored with `staircase`. */
-export class ExponentialDecay extends LearningRateSchedule {
+/** The arguments ExponentialDecay and InverseTimeDecay share, and the step/decay_steps ratio both use. */
+abstract class RateDecay extends LearningRateSchedule {
+  static readonly configKeys: Keys = [
+    ['initial_learning_rate', 'initialLearningRate'],
+    ['decay_steps', 'decaySteps'],
+    ['decay_rate', 'decayRate'],
+    ['staircase', 'staircase'],
+    ['name', 'name'],
+  ];
   readonly initialLearningRate: number;
   readonly decaySteps: number;
   readonly decayRate: number;
@@ -77,40 +104,32 @@ export class ExponentialDecay extends LearningRateSchedule {
 
   constructor(options: ExponentialDecayOptions) {
     super();
-    const o = checkOptions('ExponentialDecay', options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
+    const o = checkOptions(new.target as unknown as typeof RateDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.decayRate = finite('decay_rate', o.decayRate);
     this.staircase = bool('staircase', o.staircase ?? false);
-    this.name = checkName(o.name ?? 'ExponentialDecay');
+    this.name = checkName(o.name ?? new.target.name);
   }
 
+  /** step / decay_steps in float32, floored with `staircase`. */
+  protected progress(step: number): number {
+    const p = f(f(step) / f(this.decaySteps));
+    return this.staircase ? Math.floor(p) : p;
+  }
+}
+
+/** lr = initial * decay_rate ^ (step / decay_steps), the exponent floored with `staircase`. */
+export class ExponentialDecay extends RateDecay {
   call(step: number): number {
-    let p = f(f(step) / f(this.decaySteps));
-    if (this.staircase) p = Math.floor(p);
-    return f(f(this.initialLearningRate) * f(Math.pow(f(this.decayRate), p)));
+    return f(f(this.initialLearningRate) * f(Math.pow(f(this.decayRate), this.progress(step))));
   }
+}
 
-  getConfig(): Config {
-    return {
-      initial_learning_rate: this.initialLearningRate,
-      decay_steps: this.decaySteps,
-      decay_rate: this.decayRate,
-      staircase: this.staircase,
-      name: this.name,
-    };
-  }
-
-  static fromConfig(config: Config): ExponentialDecay {
-    return new ExponentialDecay(
-      optionsFromConfig('ExponentialDecay', config, {
-        initial_learning_rate: 'initialLearningRate',
-        decay_steps: 'decaySteps',
-        decay_rate: 'decayRate',
-        staircase: 'staircase',
-        name: 'name',
-      }) as unknown as ExponentialDecayOptions,
-    );
+/** lr = initial / (1 + decay_rate * step / decay_steps), the ratio floored with `staircase`. */
+export class InverseTimeDecay extends RateDecay {
+  call(step: number): number {
+    return f(f(this.initialLearningRate) / f(1 + f(f(this.decayRate) * this.progress(step))));
   }
 }
 
@@ -122,13 +141,18 @@ export interface PiecewiseConstantDecayOptions {
 
 /** values[0] up to and including boundaries[0], values[i] on (b[i-1], b[i]], values[-1] after the last. */
 export class PiecewiseConstantDecay extends LearningRateSchedule {
+  static readonly configKeys: Keys = [
+    ['boundaries', 'boundaries'],
+    ['values', 'values'],
+    ['name', 'name'],
+  ];
   readonly boundaries: readonly number[];
   readonly values: readonly number[];
   readonly name: string;
 
   constructor(options: PiecewiseConstantDecayOptions) {
     super();
-    const o = checkOptions('PiecewiseConstantDecay', options, ['boundaries', 'values', 'name']);
+    const o = checkOptions(PiecewiseConstantDecay, options);
     const numbers = (arg: string, v: unknown): number[] => {
       if (!Array.isArray(v)) throw new TypeError(`Argument \`${arg}\` must be an array of numbers. Received: ${arg}=${describe(v)}`);
       v.forEach((x, i) => checkFinite(`${arg}[${i}]`, x));
@@ -159,20 +183,6 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
     for (let i = 1; i <= last; ++i) r = f(r + f(Number(step > b[i - 1] && step <= b[i]) * v[i]));
     return r;
   }
-
-  getConfig(): Config {
-    return { boundaries: [...this.boundaries], values: [...this.values], name: this.name };
-  }
-
-  static fromConfig(config: Config): PiecewiseConstantDecay {
-    return new PiecewiseConstantDecay(
-      optionsFromConfig('PiecewiseConstantDecay', config, {
-        boundaries: 'boundaries',
-        values: 'values',
-        name: 'name',
-      }) as unknown as PiecewiseConstantDecayOptions,
-    );
-  }
 }
 
 export interface PolynomialDecayOptions {
@@ -186,6 +196,14 @@ export interface PolynomialDecayOptions {
 
 /** lr = (initial - end) * (1 - step / decay_steps) ^ power + end, optionally cycling. */
 export class PolynomialDecay extends LearningRateSchedule {
+  static readonly configKeys: Keys = [
+    ['initial_learning_rate', 'initialLearningRate'],
+    ['decay_steps', 'decaySteps'],
+    ['end_learning_rate', 'endLearningRate'],
+    ['power', 'power'],
+    ['cycle', 'cycle'],
+    ['name', 'name'],
+  ];
   readonly initialLearningRate: number;
   readonly decaySteps: number;
   readonly endLearningRate: number;
@@ -195,9 +213,7 @@ export class PolynomialDecay extends LearningRateSchedule {
 
   constructor(options: PolynomialDecayOptions) {
     super();
-    const o = checkOptions('PolynomialDecay', options, [
-      'initialLearningRate', 'decaySteps', 'endLearningRate', 'power', 'cycle', 'name',
-    ]);
+    const o = checkOptions(PolynomialDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.endLearningRate = finite('end_learning_rate', o.endLearningRate ?? 0.0001);
@@ -220,85 +236,6 @@ export class PolynomialDecay extends LearningRateSchedule {
     const p = f(s / d);
     return f(f(f(initial - end) * f(Math.pow(f(1 - p), f(this.power)))) + end);
   }
-
-  getConfig(): Config {
-    return {
-      initial_learning_rate: this.initialLearningRate,
-      decay_steps: this.decaySteps,
-      end_learning_rate: this.endLearningRate,
-      power: this.power,
-      cycle: this.cycle,
-      name: this.name,
-    };
-  }
-
-  static fromConfig(config: Config): PolynomialDecay {
-    return new PolynomialDecay(
-      optionsFromConfig('PolynomialDecay', config, {
-        initial_learning_rate: 'initialLearningRate',
-        decay_steps: 'decaySteps',
-        end_learning_rate: 'endLearningRate',
-        power: 'power',
-        cycle: 'cycle',
-        name: 'name',
-      }) as unknown as PolynomialDecayOptions,
-    );
-  }
-}
-
-export interface InverseTimeDecayOptions {
-  initialLearningRate: number;
-  decaySteps: number;
-  decayRate: number;
-  staircase?: boolean;
-  name?: string;
-}
-
-/** lr = initial / (1 + decay_rate * step / decay_steps), the ratio floored with `staircase`. */
-export class InverseTimeDecay extends LearningRateSchedule {
-  readonly initialLearningRate: number;
-  readonly decaySteps: number;
-  readonly decayRate: number;
-  readonly staircase: boolean;
-  readonly name: string;
-
-  constructor(options: InverseTimeDecayOptions) {
-    super();
-    const o = checkOptions('InverseTimeDecay', options, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name']);
-    this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
-    this.decaySteps = checkSteps('decay_steps', o.decaySteps);
-    this.decayRate = finite('decay_rate', o.decayRate);
-    this.staircase = bool('staircase', o.staircase ?? false);
-    this.name = checkName(o.name ?? 'InverseTimeDecay');
-  }
-
-  call(step: number): number {
-    let p = f(f(step) / f(this.decaySteps));
-    if (this.staircase) p = Math.floor(p);
-    return f(f(this.initialLearningRate) / f(1 + f(f(this.decayRate) * p)));
-  }
-
-  getConfig(): Config {
-    return {
-      initial_learning_rate: this.initialLearningRate,
-      decay_steps: this.decaySteps,
-      decay_rate: this.decayRate,
-      staircase: this.staircase,
-      name: this.name,
-    };
-  }
-
-  static fromConfig(config: Config): InverseTimeDecay {
-    return new InverseTimeDecay(
-      optionsFromConfig('InverseTimeDecay', config, {
-        initial_learning_rate: 'initialLearningRate',
-        decay_steps: 'decaySteps',
-        decay_rate: 'decayRate',
-        staircase: 'staircase',
-        name: 'name',
-      }) as unknown as InverseTimeDecayOptions,
-    );
-  }
 }
 
 export interface CosineDecayOptions {
@@ -312,6 +249,14 @@ export interface CosineDecayOptions {
 
 /** Cosine decay to `alpha * initial` over `decay_steps`, after an optional linear warmup. */
 export class CosineDecay extends LearningRateSchedule {
+  static readonly configKeys: Keys = [
+    ['initial_learning_rate', 'initialLearningRate'],
+    ['decay_steps', 'decaySteps'],
+    ['alpha', 'alpha'],
+    ['name', 'name'],
+    ['warmup_target', 'warmupTarget'],
+    ['warmup_steps', 'warmupSteps'],
+  ];
   readonly initialLearningRate: number;
   readonly decaySteps: number;
   readonly alpha: number;
@@ -321,9 +266,7 @@ export class CosineDecay extends LearningRateSchedule {
 
   constructor(options: CosineDecayOptions) {
     super();
-    const o = checkOptions('CosineDecay', options, [
-      'initialLearningRate', 'decaySteps', 'alpha', 'name', 'warmupTarget', 'warmupSteps',
-    ]);
+    const o = checkOptions(CosineDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.alpha = finite('alpha', o.alpha ?? 0.0);
@@ -356,30 +299,6 @@ export class CosineDecay extends LearningRateSchedule {
     if (s < warmupSteps) return f(f(f(target - initial) * f(s / warmupSteps)) + initial);
     return this.decay(f(s - warmupSteps), target);
   }
-
-  getConfig(): Config {
-    return {
-      initial_learning_rate: this.initialLearningRate,
-      decay_steps: this.decaySteps,
-      alpha: this.alpha,
-      name: this.name,
-      warmup_target: this.warmupTarget,
-      warmup_steps: this.warmupSteps,
-    };
-  }
-
-  static fromConfig(config: Config): CosineDecay {
-    return new CosineDecay(
-      optionsFromConfig('CosineDecay', config, {
-        initial_learning_rate: 'initialLearningRate',
-        decay_steps: 'decaySteps',
-        alpha: 'alpha',
-        name: 'name',
-        warmup_target: 'warmupTarget',
-        warmup_steps: 'warmupSteps',
-      }) as unknown as CosineDecayOptions,
-    );
-  }
 }
 
 export interface CosineDecayRestartsOptions {
@@ -393,6 +312,14 @@ export interface CosineDecayRestartsOptions {
 
 /** SGDR: cosine decay that restarts, each period t_mul times longer and m_mul times lower. */
 export class CosineDecayRestarts extends LearningRateSchedule {
+  static readonly configKeys: Keys = [
+    ['initial_learning_rate', 'initialLearningRate'],
+    ['first_decay_steps', 'firstDecaySteps'],
+    ['t_mul', 'tMul'],
+    ['m_mul', 'mMul'],
+    ['alpha', 'alpha'],
+    ['name', 'name'],
+  ];
   readonly initialLearningRate: number;
   readonly firstDecaySteps: number;
   readonly tMul: number;
@@ -402,9 +329,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
 
   constructor(options: CosineDecayRestartsOptions) {
     super();
-    const o = checkOptions('CosineDecayRestarts', options, [
-      'initialLearningRate', 'firstDecaySteps', 'tMul', 'mMul', 'alpha', 'name',
-    ]);
+    const o = checkOptions(CosineDecayRestarts, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.firstDecaySteps = checkSteps('first_decay_steps', o.firstDecaySteps);
     this.tMul = finite('t_mul', o.tMul ?? 2.0);
@@ -429,30 +354,6 @@ export class CosineDecayRestarts extends LearningRateSchedule {
     }
     const cosine = f(f(0.5 * f(Math.pow(f(this.mMul), i))) * f(1 + f(Math.cos(f(PI32 * fraction)))));
     return f(f(this.initialLearningRate) * f(f(f(1 - alpha) * cosine) + alpha));
-  }
-
-  getConfig(): Config {
-    return {
-      initial_learning_rate: this.initialLearningRate,
-      first_decay_steps: this.firstDecaySteps,
-      t_mul: this.tMul,
-      m_mul: this.mMul,
-      alpha: this.alpha,
-      name: this.name,
-    };
-  }
-
-  static fromConfig(config: Config): CosineDecayRestarts {
-    return new CosineDecayRestarts(
-      optionsFromConfig('CosineDecayRestarts', config, {
-        initial_learning_rate: 'initialLearningRate',
-        first_decay_steps: 'firstDecaySteps',
-        t_mul: 'tMul',
-        m_mul: 'mMul',
-        alpha: 'alpha',
-        name: 'name',
-      }) as unknown as CosineDecayRestartsOptions,
-    );
   }
 }
 
