@@ -3,7 +3,10 @@ import * as path from 'node:path';
 
 export type FloatArray = Float32Array | Float64Array;
 
-/** Indices into the `scalars` Float64Array of `step` (mirrored in native/binding.cc). */
+/**
+ * Layout of the `params` Float64Array of `step` (mirrored in native/binding.cc): these
+ * scalars, then a weight-decay flag per tensor, then the learning rate each decay uses.
+ */
 export const S = {
   Mode: 0, // 0: update step, 1: accumulate only
   LossScale: 1, // NaN: no loss scaling
@@ -28,11 +31,13 @@ export interface Native {
     momentums: readonly FloatArray[] | null,
     averages: readonly FloatArray[] | null,
     accumulators: readonly FloatArray[] | null,
-    decay: Uint8Array,
-    decayLr: Float64Array,
-    scalars: Float64Array,
+    params: Float64Array,
   ): void;
+  /** The same step on a worker thread; the arrays must stay as they are until it settles. */
+  stepAsync(...args: Parameters<Native['step']>): Promise<void>;
   isa(): { active: string; available: string[] };
+  numThreads(): number;
+  setNumThreads(n: number): void;
   setIsa(name: string): void;
 }
 

@@ -10,3 +10,12 @@ export function isa(): { active: string; available: string[] } {
 export function setIsa(name: string): void {
   native.setIsa(name);
 }
+
+/** Threads a large step may use (default: SGD_NATIVE_THREADS, else the cores available to the process). */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+
+export function numThreads(): number {
+  return native.numThreads();
+}

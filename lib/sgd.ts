@@ -53,10 +53,12 @@ export class SGD {
     averages: [] as FloatArray[],
     accumulators: [] as FloatArray[],
     seen: new Uint8Array(0),
-    decay: new Uint8Array(0),
-    decayLr: new Float64Array(0),
+    params: new Float64Array(S.Count), // see S in native.ts: scalars, decay flags, decay rates
   };
-  readonly #scalars = new Float64Array(S.Count);
+  // What #prepare decided for the step about to run (a field, so a step allocates nothing).
+  readonly #prepared = { raw: 0, vars: [] as readonly Variable[], converted: null as (FloatArray | null)[] | null };
+  #inFlight = 0; // applyAsync steps not yet settled
+  #queue: Promise<void> = Promise.resolve(); // they run one after another
 
   #excluded = new Set<Variable>();
   #excludedPattern: RegExp | null = null;
@@ -136,6 +138,7 @@ export class SGD {
 
   /** Creates the state for `variables` (apply() calls it on first use). */
   build(variables: Variable[]): void {
+    this.#checkIdle('build');
     this.#checkVariableList(variables, 'variables');
     if (this.#built) {
       throw new Error(
@@ -173,6 +176,7 @@ export class SGD {
 
   /** Copies the moving averages into the variables (position by position), when `useEma` is on. */
   finalizeVariableValues(variables?: Variable[]): void {
+    this.#checkIdle('finalizeVariableValues');
     if (!this.#config.useEma) return;
     const list = variables ?? this.#vars;
     this.#checkVariableList(list, 'variables');
@@ -200,6 +204,11 @@ export class SGD {
 
   /** Keras's `apply_gradients(grads_and_vars)`. */
   applyGradients(pairs: Array<[Gradient, Variable]>): void {
+    const [grads, variables] = this.#splitPairs(pairs);
+    this.apply(grads, variables);
+  }
+
+  #splitPairs(pairs: Array<[Gradient, Variable]>): [Gradient[], Variable[]] {
     if (!Array.isArray(pairs)) throw new TypeError(`applyGradients: \`pairs\` must be an array. Received: ${describe(pairs)}`);
     const grads: Gradient[] = [];
     const variables: Variable[] = [];
@@ -210,7 +219,7 @@ export class SGD {
       grads.push(pair[0]);
       variables.push(pair[1]);
     });
-    this.apply(grads, variables);
+    return [grads, variables];
   }
 
   /**
@@ -219,36 +228,86 @@ export class SGD {
    * Every check runs first: a call that throws changes nothing.
    */
   apply(grads: Gradient[], variables?: Variable[]): void {
+    this.#checkIdle('apply');
+    if (!this.#prepare(grads, variables)) return;
+    const { raw, vars, converted } = this.#prepared;
+    this.#runStep(grads, vars, converted, false);
+    this.#iteration.value[0] = raw + 1;
+  }
+
+  /**
+   * `apply()` on a worker thread, keeping the event loop free. Steps of one optimizer run
+   * in call order; a rejected step changes nothing. Leave the gradients and variables
+   * untouched until the promise settles.
+   */
+  applyAsync(grads: Gradient[], variables?: Variable[]): Promise<void> {
+    ++this.#inFlight;
+    const run = async (): Promise<void> => {
+      if (!this.#prepare(grads, variables)) return;
+      const { raw, vars, converted } = this.#prepared;
+      await this.#runStep(grads, vars, converted, true);
+      this.#iteration.value[0] = raw + 1;
+    };
+    const result = this.#queue.then(run);
+    this.#queue = result.catch(() => undefined);
+    return result.finally(() => {
+      --this.#inFlight;
+    });
+  }
+
+  /** `applyGradients()` on a worker thread (see applyAsync). */
+  applyGradientsAsync(pairs: Array<[Gradient, Variable]>): Promise<void> {
+    try {
+      const [grads, variables] = this.#splitPairs(pairs);
+      return this.applyAsync(grads, variables);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #checkIdle(what: string): void {
+    if (this.#inFlight > 0) {
+      throw new Error(
+        `${what}: ${this.#inFlight} applyAsync step(s) of this optimizer are still running; await them first`,
+      );
+    }
+  }
+
+  /**
+   * Checks a call and decides the whole step before anything is written, into
+   * #prepared and the native scalars; false for `apply([])`, which does nothing.
+   */
+  #prepare(grads: Gradient[], variables: Variable[] | undefined): boolean {
     if (!Array.isArray(grads)) throw new TypeError(`apply: \`grads\` must be an array. Received: ${describe(grads)}`);
-    if (grads.length === 0) return; // Keras: an empty list is a no-op, the counter included.
+    if (grads.length === 0) return false; // Keras: an empty list is a no-op, the counter included.
     const vars = this.#callVariables(grads, variables);
     const converted = this.#checkGradients(grads, vars);
     const c = this.#config;
 
-    // Decide the whole step before touching anything: reading the rate may call user code.
+    // Reading the rate may call user code: do it before touching anything.
     const raw = this.#iteration.value[0];
     const steps = c.gradientAccumulationSteps || 0;
     const isUpdate = steps === 0 || (raw + 1) % steps === 0;
     const n = this.#built ? this.#vars.length : vars.length;
     this.#growScratch(n);
-    const { decay, decayLr } = this.#scratch;
+    const sc = this.#scratch.params;
+    const decay = S.Count; // where the per-tensor flags start; their rates follow
     let lr = 0;
     if (isUpdate) {
       // Keras reads the rate once per decayed variable (in call order), then once for the update.
       for (let i = 0; i < vars.length; ++i) {
-        decay[i] = Number(c.weightDecay !== null && grads[i] != null && this.#usesWeightDecay(vars[i]));
-        if (decay[i]) decayLr[i] = this.#readLearningRate();
+        sc[decay + i] = Number(c.weightDecay !== null && grads[i] != null && this.#usesWeightDecay(vars[i]));
+        if (sc[decay + i]) sc[decay + n + i] = this.#readLearningRate();
       }
       lr = this.#readLearningRate();
     } else {
-      decay.fill(0, 0, vars.length);
+      sc.fill(0, decay, decay + vars.length);
     }
-    decay.fill(0, vars.length, n);
+    sc.fill(0, decay + vars.length, decay + n);
 
     if (!this.#built) this.#build(vars);
     this.#warnMissing(grads, vars);
     const k = steps ? Math.floor(raw / steps) : raw; // Keras's public `iterations`
-    const sc = this.#scalars;
     sc[S.Mode] = isUpdate ? 0 : 1;
     sc[S.LossScale] = c.lossScaleFactor ?? NaN;
     sc[S.AccumSteps] = steps && isUpdate ? steps : 0;
@@ -266,22 +325,29 @@ export class SGD {
     sc[S.Ema] = Number(c.useEma);
     sc[S.EmaE] = k !== 0 ? c.emaMomentum : 0;
     sc[S.Overwrite] = Number(c.useEma && !!c.emaOverwriteFrequency && (k + 1) % c.emaOverwriteFrequency === 0);
-
-    this.#runStep(grads, vars, converted);
-    this.#iteration.value[0] = raw + 1;
+    const p = this.#prepared;
+    p.raw = raw;
+    p.vars = vars;
+    p.converted = converted;
+    return true;
   }
 
-  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null): void {
-    const s = this.#scratch;
+  /** The native step. Async steps get lists of their own (the native side holds them until done). */
+  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null, async: true): Promise<void>;
+  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null, async: false): void;
+  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null, async: boolean): Promise<void> | void {
     const plan = this.#plan;
     const n = this.#vars.length;
+    const s = async
+      ? { vars: new Array(n), grads: new Array(n), momentums: new Array(n), averages: new Array(n), accumulators: new Array(n), seen: new Uint8Array(n) }
+      : this.#scratch;
+    const step = async ? native.stepAsync : native.step;
     let inBuiltOrder = vars.length === n;
     for (let i = 0; inBuiltOrder && i < n; ++i) inBuiltOrder = vars[i] === this.#vars[i];
     try {
       if (inBuiltOrder) {
         for (let i = 0; i < n; ++i) s.grads[i] = converted?.[i] ?? grads[i] ?? null;
-        native.step(plan.vars, s.grads, plan.momentums, plan.averages, plan.accumulators, s.decay, s.decayLr, this.#scalars);
-        return;
+        return step(plan.vars, s.grads, plan.momentums, plan.averages, plan.accumulators, this.#scratch.params);
       }
       // Keras sums norms in the call's order: pass the call's variables first, then the rest.
       s.seen.fill(0);
@@ -298,18 +364,16 @@ export class SGD {
         if (plan.accumulators) s.accumulators[p] = plan.accumulators[built];
         ++p;
       }
-      native.step(
+      return step(
         s.vars,
         s.grads,
         plan.momentums && s.momentums,
         plan.averages && s.averages,
         plan.accumulators && s.accumulators,
-        s.decay,
-        s.decayLr,
-        this.#scalars,
+        this.#scratch.params,
       );
     } finally {
-      s.grads.fill(null); // do not keep the caller's gradients alive
+      if (!async) s.grads.fill(null); // do not keep the caller's gradients alive
     }
   }
 
@@ -336,6 +400,7 @@ export class SGD {
 
   #checkVariableList(variables: unknown, arg: string): asserts variables is Variable[] {
     if (!Array.isArray(variables)) throw new TypeError(`\`${arg}\` must be an array of Variable. Received: ${describe(variables)}`);
+    if (this.#isBuiltList(variables)) return;
     const seen = new Set<Variable>();
     variables.forEach((v, i) => {
       if (!(v instanceof Variable)) throw new TypeError(`${arg}[${i}] must be a Variable. Received: ${describe(v)}`);
@@ -345,6 +410,17 @@ export class SGD {
         throw new RangeError(`${arg}[${i}] ('${v.path}'): its value has ${v.value.length} elements, its shape ${v.size} (was its buffer detached?)`);
       }
     });
+  }
+
+  /** The variables the optimizer was built with, in its order, none detached: the common case, checked without allocating. */
+  #isBuiltList(variables: unknown[]): boolean {
+    const built = this.#vars;
+    if (!this.#built || variables.length !== built.length) return false;
+    for (let i = 0; i < built.length; ++i) {
+      const v = built[i];
+      if (variables[i] !== v || v.value.length !== v.size) return false;
+    }
+    return true;
   }
 
   #callVariables(grads: Gradient[], variables: Variable[] | undefined): readonly Variable[] {
@@ -450,11 +526,10 @@ export class SGD {
 
   #growScratch(n: number): void {
     const s = this.#scratch;
-    if (s.decay.length >= n) return;
+    if (s.params.length >= S.Count + 2 * n) return;
     s.vars.length = s.grads.length = s.momentums.length = s.averages.length = s.accumulators.length = n;
     s.grads.fill(null);
     s.seen = new Uint8Array(n);
-    s.decay = new Uint8Array(n);
-    s.decayLr = new Float64Array(n);
+    s.params = new Float64Array(S.Count + 2 * n);
   }
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dispatch.h"
+#include "pool.h"
 #include "step.h"
 
 namespace {
@@ -32,12 +33,9 @@ struct View {
 [[noreturn]] void fail_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 [[noreturn]] void fail_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
+// One N-API call: fails (napi_invalid_arg) for anything that is not a typed array.
 bool typed_array(napi_env env, napi_value v, View* out) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_value buffer;
-  size_t offset;
-  return napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &buffer, &offset) == napi_ok;
+  return napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, nullptr, nullptr) == napi_ok;
 }
 
 bool is_float_array(const View& v) {
@@ -45,10 +43,16 @@ bool is_float_array(const View& v) {
 }
 
 Napi::Array array_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable) {
-  Napi::Value v = info[i];
-  if (nullable && (v.IsNull() || v.IsUndefined())) return Napi::Array();
-  if (!v.IsArray()) fail_type(info.Env(), std::string("step(): `") + name + "` must be an array");
-  return v.As<Napi::Array>();
+  napi_value v = info[i];
+  bool is_array = false;
+  napi_is_array(info.Env(), v, &is_array);
+  if (is_array) return Napi::Array(info.Env(), v);
+  if (nullable) {
+    napi_valuetype t;
+    napi_typeof(info.Env(), v, &t);
+    if (t == napi_null || t == napi_undefined) return Napi::Array();
+  }
+  fail_type(info.Env(), std::string("step(): `") + name + "` must be an array");
 }
 
 View typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type type, size_t min_len) {
@@ -60,21 +64,24 @@ View typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_
 }
 
 // A state or gradient array must match its variable exactly: same type, same length.
+// (Messages are built only on failure: this runs for every tensor of every step.)
 void* matching(const Napi::CallbackInfo& info, Napi::Array list, uint32_t i, const char* name, const View& var,
                bool nullable) {
+  napi_env env = info.Env();
   napi_value v;
-  if (napi_get_element(info.Env(), list, i, &v) != napi_ok) throw Napi::Error::New(info.Env());
-  napi_valuetype t;
-  napi_typeof(info.Env(), v, &t);
-  if (nullable && (t == napi_null || t == napi_undefined)) return nullptr;
+  if (napi_get_element(env, list, i, &v) != napi_ok) throw Napi::Error::New(env);
   View view;
-  const std::string where = std::string("step(): ") + name + "[" + std::to_string(i) + "]";
-  if (!typed_array(info.Env(), v, &view) || view.type != var.type)
-    fail_type(info.Env(), where + " must be a typed array of its variable's type");
-  if (view.length != var.length)
-    fail_range(info.Env(), where + " has " + std::to_string(view.length) + " elements, its variable " +
-                               std::to_string(var.length));
-  return view.data;
+  if (typed_array(env, v, &view) && view.type == var.type) {
+    if (view.length == var.length) return view.data;
+    fail_range(info.Env(), std::string("step(): ") + name + "[" + std::to_string(i) + "] has " +
+                               std::to_string(view.length) + " elements, its variable " + std::to_string(var.length));
+  }
+  if (nullable) {
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    if (t == napi_null || t == napi_undefined) return nullptr;
+  }
+  fail_type(info.Env(), std::string("step(): ") + name + "[" + std::to_string(i) + "] must be a typed array of its variable's type");
 }
 
 template <class T>
@@ -87,7 +94,6 @@ void fill_scalars(sgd::Scalars<T>& s, const double* x) {
   s.clip = static_cast<sgd::Clip>(static_cast<int>(x[kClip]));
   s.clip_value = static_cast<T>(x[kClipValue]);
   s.lr = static_cast<T>(x[kLr]);
-  s.momentum_on = x[kMomentum] != 0;
   s.momentum = static_cast<T>(x[kMomentum]);
   s.nesterov = x[kNesterov] != 0;
   s.weight_decay = static_cast<T>(x[kWeightDecay]);
@@ -97,11 +103,13 @@ void fill_scalars(sgd::Scalars<T>& s, const double* x) {
   s.overwrite = x[kOverwrite] != 0;
 }
 
-// step(variables, grads, momentums|null, averages|null, accumulators|null,
-//      decay: Uint8Array, decayLr: Float64Array, scalars: Float64Array)
-Napi::Value Step(const Napi::CallbackInfo& info) {
+// Reads the arguments of step()/stepAsync() into `st`, checking everything memory
+// safety depends on: types, lengths, which state lists the scalars need.
+// step(variables, grads, momentums|null, averages|null, accumulators|null, params: Float64Array)
+// params = [scalars (kScalarCount) | decay flag per tensor (n) | decay learning rate per tensor (n)].
+// (Six arguments: node-addon-api allocates for a call with more.)
+void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
   Napi::Env env = info.Env();
-  Addon* addon = env.GetInstanceData<Addon>();
   Napi::Array vars = array_arg(info, 0, "variables", false);
   Napi::Array grads = array_arg(info, 1, "grads", false);
   Napi::Array moms = array_arg(info, 2, "momentums", true);
@@ -111,21 +119,21 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
   if (grads.Length() != n) fail_range(env, "step(): `grads` and `variables` differ in length");
   for (Napi::Array* list : {&moms, &avgs, &accs})
     if (!list->IsEmpty() && list->Length() != n) fail_range(env, "step(): a state list differs in length from `variables`");
-  const View decay = typed_arg(info, 5, "decay", napi_uint8_array, n);
-  const View decay_lr = typed_arg(info, 6, "decayLr", napi_float64_array, n);
-  const View scalars = typed_arg(info, 7, "scalars", napi_float64_array, kScalarCount);
-  const double* x = static_cast<const double*>(scalars.data);
+  const View params = typed_arg(info, 5, "params", napi_float64_array, kScalarCount + 2 * size_t(n));
+  const double* x = static_cast<const double*>(params.data);
+  const double* decay = x + kScalarCount;
+  const double* decay_lr = decay + n;
   const int clip = static_cast<int>(x[kClip]);
   if (clip < 0 || clip > 3 || !(x[kMode] == 0 || x[kMode] == 1)) fail_range(env, "step(): bad `scalars`");
   const bool accumulate = x[kMode] == 1 || x[kAccumSteps] != 0;
   if (accumulate && accs.IsEmpty()) fail_type(env, "step(): gradient accumulation needs `accumulators`");
-  if (x[kMomentum] != 0 && moms.IsEmpty()) fail_type(env, "step(): momentum needs `momentums`");
   if (x[kEma] != 0 && avgs.IsEmpty()) fail_type(env, "step(): EMA needs `averages`");
 
-  sgd::Step& st = addon->step;
   st.clear();
   fill_scalars(st.s32, x);
   fill_scalars(st.s64, x);
+  // The momentum slot exists exactly when momentum != 0 (even one that rounds to 0 in float32).
+  st.s32.momentum_on = st.s64.momentum_on = !moms.IsEmpty();
   st.clip_value = x[kClipValue];
   for (uint32_t i = 0; i < n; ++i) {
     napi_value v;
@@ -137,8 +145,8 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
     void* m = moms.IsEmpty() ? nullptr : matching(info, moms, i, "momentums", var, false);
     void* a = avgs.IsEmpty() ? nullptr : matching(info, avgs, i, "averages", var, false);
     void* c = accs.IsEmpty() ? nullptr : matching(info, accs, i, "accumulators", var, false);
-    const bool decays = static_cast<const uint8_t*>(decay.data)[i] != 0;
-    const double lr = static_cast<const double*>(decay_lr.data)[i];
+    const bool decays = decay[i] != 0;
+    const double lr = decay_lr[i];
     if (var.type == napi_float64_array) {
       st.is_f64.push_back(1);
       st.index.push_back(st.f64.size());
@@ -152,7 +160,55 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
                         static_cast<float>(lr), 0.0f});
     }
   }
-  sgd::run(*addon->kernels, st);
+}
+
+Napi::Value Step(const Napi::CallbackInfo& info) {
+  Addon* addon = info.Env().GetInstanceData<Addon>();
+  parse(info, addon->step);
+  sgd::run(*addon->kernels, addon->step);
+  return info.Env().Undefined();
+}
+
+// A step on a libuv worker thread. It holds references to the argument lists, which
+// hold every array it touches, until the step is over (the caller must not detach or
+// change those arrays meanwhile; lib/sgd.ts guarantees it for its own).
+class StepWorker : public Napi::AsyncWorker {
+ public:
+  StepWorker(const Napi::CallbackInfo& info, const sgd::Kernels* kernels)
+      : Napi::AsyncWorker(info.Env(), "sgd-native:step"), kernels_(kernels), deferred_(Napi::Promise::Deferred::New(info.Env())) {
+    parse(info, step_);
+    for (size_t i = 0; i < 5; ++i)
+      if (info[i].IsObject()) lists_[i] = Napi::Persistent(info[i].As<Napi::Object>());
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  void Execute() override { sgd::run(*kernels_, step_); }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  const sgd::Kernels* kernels_;
+  Napi::Promise::Deferred deferred_;
+  sgd::Step step_;
+  Napi::ObjectReference lists_[5];
+};
+
+// stepAsync(same arguments as step) -> Promise<void>
+Napi::Value StepAsync(const Napi::CallbackInfo& info) {
+  auto* worker = new StepWorker(info, info.Env().GetInstanceData<Addon>()->kernels);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// numThreads() / setNumThreads(n): threads a step may use (SGD_NATIVE_THREADS sets the default).
+Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sgd::num_threads()); }
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) fail_type(env, "setNumThreads(): `n` must be a number");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= 256) || n != static_cast<int>(n)) fail_range(env, "setNumThreads(): `n` must be an integer from 1 to 256");
+  sgd::set_num_threads(static_cast<int>(n));
   return env.Undefined();
 }
 
@@ -191,6 +247,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("step", Napi::Function::New(env, Step, "step"));
   exports.Set("isa", Napi::Function::New(env, Isa, "isa"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("stepAsync", Napi::Function::New(env, StepAsync, "stepAsync"));
+  exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   return exports;
 }
 

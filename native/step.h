@@ -17,8 +17,15 @@ struct Step {
   Scalars<float> s32;
   Scalars<double> s64;
   double clip_value;  // exact, as the user gave it (global norm needs 1/c in double)
-  // Scratch for the per-tensor sums of squares (kept to avoid allocating per step).
-  std::vector<double> sums;
+  // Work lists, kept between steps so a step allocates nothing once they have grown.
+  struct Piece {
+    std::size_t tensor;  // position in the call (is_f64/index say where it lives)
+    std::size_t begin, n;
+  };
+  std::vector<Piece> leaves;      // norm pass: subtrees of numpy's pairwise sum
+  std::vector<double> leaf_sums;  // their results (float32 sums are held exactly)
+  std::vector<Piece> chunks;      // fused pass: fixed slices of every tensor
+  std::vector<double> sums;       // per-tensor sums of squares, in call order
 
   void clear() {
     f32.clear();

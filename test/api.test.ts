@@ -330,14 +330,15 @@ describe('native layer', () => {
   });
 
   it('re-checks memory safety itself', () => {
-    const s = new Float64Array(12);
-    const ok = [new Uint8Array(1), new Float64Array(1), s] as const;
-    expect(() => native.step([f32(1)], [f32(1, 2)], null, null, null, ...ok)).toThrow(RangeError);
-    expect(() => native.step([f32(1)], [new Float64Array(1)], null, null, null, ...ok)).toThrow(TypeError);
-    expect(() => native.step([f32(1)], [f32(1)], null, null, null, new Uint8Array(0), new Float64Array(1), s)).toThrow(RangeError);
-    expect(() => native.step([{} as Float32Array], [null], null, null, null, ...ok)).toThrow(TypeError);
-    s[6] = 0.9; // momentum without momentum arrays
-    expect(() => native.step([f32(1)], [f32(1)], null, null, null, ...ok)).toThrow(TypeError);
+    const params = () => new Float64Array(12 + 2);
+    expect(() => native.step([f32(1)], [f32(1, 2)], null, null, null, params())).toThrow(RangeError);
+    expect(() => native.step([f32(1)], [new Float64Array(1)], null, null, null, params())).toThrow(TypeError);
+    expect(() => native.step([f32(1)], [f32(1)], null, null, null, new Float64Array(12))).toThrow(RangeError);
+    expect(() => native.step([{} as Float32Array], [null], null, null, null, params())).toThrow(TypeError);
+    expect(() => native.step([f32(1)], [f32(1)], [f32(1, 2)], null, null, params())).toThrow(RangeError);
+    const ema = params();
+    ema[9] = 1; // EMA without averages
+    expect(() => native.step([f32(1)], [f32(1)], null, null, null, ema)).toThrow(TypeError);
   });
 });
 
