@@ -8,6 +8,41 @@ import { Variable } from './variable.js';
 
 export type Gradient = FloatArray | null | undefined;
 
+/** What stateDict() returns and loadStateDict() takes: plain data, structured-clone friendly. */
+export interface StateDict {
+  format: typeof STATE_FORMAT;
+  config: Record<string, unknown>;
+  /** Keras's raw step counter (`_iterations`). */
+  iterations: number;
+  /** Every state array (iteration, learning_rate, slots) by its Keras path, in Keras's order. */
+  variables: Record<string, { dtype: 'float32' | 'float64'; shape: number[]; values: FloatArray | number[] }>;
+}
+const STATE_FORMAT = 'sgd-native/state@1';
+
+/** `values` checked to fit `target` exactly (length, and dtype/shape when given). */
+function fitting(entry: unknown, target: Variable, where: string): ArrayLike<number> {
+  const wrapped = entry !== null && typeof entry === 'object' && !Array.isArray(entry) && !ArrayBuffer.isView(entry);
+  const e = wrapped ? (entry as { dtype?: unknown; shape?: unknown; values?: unknown }) : null;
+  const values = e ? e.values : entry;
+  const numeric = ArrayBuffer.isView(values) && !(values instanceof DataView) && !(values instanceof BigInt64Array || values instanceof BigUint64Array);
+  if (!numeric && !(Array.isArray(values) && values.every((x) => typeof x === 'number'))) {
+    throw new TypeError(`${where} must be a typed array or an array of numbers (or {values}). Received: ${describe(values)}`);
+  }
+  const list = values as ArrayLike<number>;
+  if (list.length !== target.size) {
+    throw new RangeError(`${where} has ${list.length} values, but '${target.path}' has ${target.size}`);
+  }
+  if (e) {
+    if (e.dtype !== undefined && e.dtype !== target.dtype) {
+      throw new RangeError(`${where} is ${describe(e.dtype)}, but '${target.path}' is '${target.dtype}'`);
+    }
+    if (e.shape !== undefined && (!Array.isArray(e.shape) || e.shape.join() !== target.shape.join())) {
+      throw new RangeError(`${where} has shape ${describe(e.shape)}, but '${target.path}' has [${target.shape.join(', ')}]`);
+    }
+  }
+  return list;
+}
+
 const CLIP_NONE = 0;
 const CLIP_VALUE = 1;
 const CLIP_NORM = 2;
@@ -134,6 +169,74 @@ export class SGD {
     const out: Variable[] = [this.#iteration];
     if (this.#lrVariable) out.push(this.#lrVariable);
     return out.concat(this.#averages, this.#accumulators, this.#momentums);
+  }
+
+  /** The whole state as plain data: the config, the raw step counter, a copy of every state array by its Keras path. */
+  stateDict(): StateDict {
+    this.#checkIdle('stateDict');
+    const variables: StateDict['variables'] = {};
+    for (const v of this.variables) variables[v.path] = { dtype: v.dtype, shape: [...v.shape], values: v.value.slice() };
+    return { format: STATE_FORMAT, config: this.getConfig(), iterations: this.#iteration.value[0], variables };
+  }
+
+  /**
+   * Restores a stateDict(), matching every state array by its Keras path (build the
+   * optimizer on its variables first). A state that does not fit is an error, and
+   * changes nothing. The config is not restored: construct the optimizer from it.
+   */
+  loadStateDict(state: StateDict): void {
+    this.#checkIdle('loadStateDict');
+    if (state === null || typeof state !== 'object') throw new TypeError(`loadStateDict: \`state\` must be an object. Received: ${describe(state)}`);
+    if (state.format !== STATE_FORMAT) {
+      throw new RangeError(`loadStateDict: \`state.format\` must be '${STATE_FORMAT}'. Received: ${describe(state.format)}`);
+    }
+    const entries = state.variables;
+    if (entries === null || typeof entries !== 'object') {
+      throw new TypeError(`loadStateDict: \`state.variables\` must be an object. Received: ${describe(entries)}`);
+    }
+    const own = this.variables;
+    const paths = new Set(own.map((v) => v.path));
+    const extra = Object.keys(entries).filter((p) => !paths.has(p));
+    if (extra.length > 0) {
+      const hint = this.#built ? '' : ' (this optimizer is not built yet: call opt.build(variables) first)';
+      throw new RangeError(`loadStateDict: the state has arrays this optimizer does not: ${extra.join(', ')}${hint}`);
+    }
+    const values = own.map((v) => {
+      if (!(v.path in entries)) throw new RangeError(`loadStateDict: the state has no array for '${v.path}'`);
+      return fitting(entries[v.path], v, `state.variables['${v.path}']`);
+    });
+    const raw = values[0][0];
+    if (!Number.isSafeInteger(raw) || raw < 0 || (state.iterations !== undefined && state.iterations !== raw)) {
+      throw new RangeError(`loadStateDict: the iteration count ${describe(raw)} is not a whole number agreeing with state.iterations`);
+    }
+    own.forEach((v, i) => v.value.set(values[i]));
+  }
+
+  /** Keras's save_own_variables(): state arrays under the keys "0", "1", ... in Keras's order. */
+  saveOwnVariables(store: Record<string, unknown>): void {
+    if (store === null || typeof store !== 'object') throw new TypeError(`saveOwnVariables: \`store\` must be an object. Received: ${describe(store)}`);
+    this.#checkIdle('saveOwnVariables');
+    this.variables.forEach((v, i) => (store[String(i)] = v.value.slice()));
+  }
+
+  /** Keras's load_own_variables(): like Keras, a store with another number of arrays is skipped with a warning. */
+  loadOwnVariables(store: Record<string, unknown>): void {
+    if (store === null || typeof store !== 'object') throw new TypeError(`loadOwnVariables: \`store\` must be an object. Received: ${describe(store)}`);
+    this.#checkIdle('loadOwnVariables');
+    const own = this.variables;
+    const count = Object.keys(store).length;
+    if (count !== own.length) {
+      warn(
+        `Skipping variable loading for optimizer '${this.#config.name}', because it has ${own.length} variables ` +
+          `whereas the saved optimizer has ${count} variables. ` +
+          (this.#built ? '' : 'This is likely because the optimizer has not been called/built yet.'),
+      );
+      return;
+    }
+    const values = own.map((v, i) => fitting(store[String(i)], v, `store['${i}']`));
+    const raw = values[0][0];
+    if (!Number.isSafeInteger(raw) || raw < 0) throw new RangeError(`loadOwnVariables: store['0'] (the iteration count) is ${describe(raw)}`);
+    own.forEach((v, i) => v.value.set(values[i]));
   }
 
   /** Creates the state for `variables` (apply() calls it on first use). */
