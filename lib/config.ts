@@ -1,6 +1,6 @@
 // Keras's SGD config in and out: the constructor arguments, their checks in
 // Keras's order with Keras's messages (SPEC.md 1.1), get_config's keys and order.
-import { checkBoolean, checkFinite, describe, pyRepr, pyStr } from './messages.js';
+import { checkBoolean, checkFinite, checkFloat32, describe, pyRepr, pyStr } from './messages.js';
 import { deserialize, isScheduleClass, LearningRateSchedule, serialize } from './schedules.js';
 
 export type LearningRate = number | LearningRateSchedule | (() => number);
@@ -170,6 +170,9 @@ export function checkOptions(input: unknown, style: 'options' | 'config'): Optim
   checkBoolean('nesterov', c.nesterov);
   checkFinite('weight_decay', c.weightDecay, { nullable: true });
   checkFinite('loss_scale_factor', c.lossScaleFactor, { nullable: true });
+  for (const option of ['learningRate', 'weightDecay', 'clipnorm', 'clipvalue', 'globalClipnorm', 'lossScaleFactor'] as const) {
+    if (typeof c[option] === 'number') checkFloat32(KERAS_NAMES[option], c[option] as number);
+  }
   return c as OptimizerConfig;
 }
 

@@ -109,6 +109,15 @@ export function checkFinite(arg: string, value: unknown, opts: { nullable?: bool
   }
 }
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A hyperparameter Keras casts to float32 must not overflow it (it would become Infinity). */
+export function checkFloat32(arg: string, value: number | null): void {
+  if (value !== null && Math.abs(value) > FLOAT32_MAX) {
+    throw new RangeError(`Argument \`${arg}\` overflows float32 (|x| <= 3.4e38). Received: ${arg}=${describe(value)}`);
+  }
+}
+
 export function checkBoolean(arg: string, value: unknown): void {
   if (typeof value !== 'boolean') {
     throw new TypeError(`Argument \`${arg}\` must be a boolean. Received: ${arg}=${describe(value)}`);

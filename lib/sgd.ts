@@ -1,7 +1,7 @@
 // The optimizer: what one step does (SPEC.md section 3), its state and counters.
 // The arithmetic itself is one native call per step (native/).
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
-import { checkFinite, describe } from './messages.js';
+import { checkFinite, checkFloat32, describe } from './messages.js';
 import { native, S, type FloatArray } from './native.js';
 import { LearningRateSchedule } from './schedules.js';
 import { Variable } from './variable.js';
@@ -95,6 +95,7 @@ export class SGD {
   #inFlight = 0; // applyAsync steps not yet settled
   #queue: Promise<void> = Promise.resolve(); // they run one after another
 
+  #written = new Map<ArrayBufferLike, FloatArray[]>(); // every array a step writes, by buffer
   #excluded = new Set<Variable>();
   #excludedPattern: RegExp | null = null;
   #decayCache = new Map<Variable, boolean>();
@@ -160,6 +161,7 @@ export class SGD {
       );
     }
     checkFinite('learning_rate', value);
+    checkFloat32('learning_rate', value);
     this.#learningRate = value;
     this.#lrVariable.value[0] = value;
   }
@@ -508,6 +510,9 @@ export class SGD {
     variables.forEach((v, i) => {
       if (!(v instanceof Variable)) throw new TypeError(`${arg}[${i}] must be a Variable. Received: ${describe(v)}`);
       if (seen.has(v)) throw new RangeError(`${arg}[${i}] ('${v.path}') appears more than once`);
+      for (const other of seen) {
+        if (sameMemory(v.value, other.value)) throw new RangeError(`${arg}[${i}] ('${v.path}') shares memory with '${other.path}'`);
+      }
       seen.add(v);
       if (v.value.length !== v.size) {
         throw new RangeError(`${arg}[${i}] ('${v.path}'): its value has ${v.value.length} elements, its shape ${v.size} (was its buffer detached?)`);
@@ -577,7 +582,7 @@ export class SGD {
             `operands could not be broadcast together with shapes ${shapeText(v.shape)} (${g.length},) `,
         );
       }
-      if (sameMemory(g, v.value)) throw new RangeError(`grads[${i}] shares memory with variable '${v.path}'`);
+      this.#checkNotWritten(g, i, vars);
       ++present;
       if (g.constructor !== v.value.constructor) {
         // Keras casts a gradient to its variable's dtype; this is the one copy a step may make.
@@ -587,6 +592,18 @@ export class SGD {
     }
     if (present === 0) throw new Error('No gradients provided for any variable.');
     return converted;
+  }
+
+  /** A gradient must not share memory with anything the step writes (the fused pass reads it while writing). */
+  #checkNotWritten(g: FloatArray, i: number, vars: readonly Variable[]): void {
+    const written = this.#built ? this.#written.get(g.buffer) : vars.map((v) => v.value);
+    if (written === undefined) return;
+    for (const a of written) {
+      if (sameMemory(g, a)) {
+        const owner = [...this.variables, ...vars].find((v) => v.value === a);
+        throw new RangeError(`grads[${i}] shares memory with '${owner?.path ?? 'a variable'}', which the step writes`);
+      }
+    }
   }
 
   #warnMissing(grads: Gradient[], vars: readonly Variable[]): void {
@@ -623,6 +640,12 @@ export class SGD {
       averages: c.useEma ? values(this.#averages) : null,
       accumulators: c.gradientAccumulationSteps ? values(this.#accumulators) : null,
     };
+    this.#written = new Map();
+    for (const v of [...this.#vars, ...this.#averages, ...this.#accumulators, ...this.#momentums]) {
+      const list = this.#written.get(v.value.buffer) ?? [];
+      list.push(v.value);
+      this.#written.set(v.value.buffer, list);
+    }
     this.#growScratch(this.#vars.length);
     this.#built = true;
   }
