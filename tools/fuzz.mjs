@@ -1,0 +1,165 @@
+// Seeded fuzzing of every public entry point and of the native surface behind them.
+//
+//   npm run fuzz                        # seeds 1.. for 5 minutes, each batch in a child process
+//   node tools/fuzz.mjs --seed 7 --cases 20000 [--minutes 10]
+//   node tools/fuzz.mjs --child --seed 7 --cases 2000 [--trace]   (one batch, in this process)
+//
+// A finding is: the process dying (a crash: reported with the seed and the input that
+// caused it, found by replaying the batch with --trace), an error that is not an Error,
+// or an error thrown by the JS engine itself (a TypeError such as "Cannot read
+// properties of undefined") instead of one of our messages.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function rng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ENGINE_ERRORS = /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Cannot convert|Maximum call stack|Invalid array length|undefined is not|null is not/;
+
+/** Runs `count` random calls from `seed`; returns the findings (crashes end the process instead). */
+export function runCases(seed, count, { trace = false } = {}) {
+  const { SGD, Variable, schedules, setIsa, isa, setNumThreads, numThreads } = require(`${root}/dist/index.js`);
+  const { native } = require(`${root}/dist/native.js`);
+  const r = rng(seed);
+  const pick = (list) => list[Math.floor(r() * list.length)];
+  const int = (n) => Math.floor(r() * n);
+
+  const NUMBERS = [0, -0, 1, -1, 0.5, 0.9, 2, 2.5, 3, 1e-45, 1e39, -1e39, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 53, 1e300];
+  const floatArray = (n = int(12)) => {
+    const Type = pick([Float32Array, Float64Array]);
+    const a = r() < 0.15 ? new Type(new SharedArrayBuffer(n * Type.BYTES_PER_ELEMENT)) : new Type(n);
+    for (let i = 0; i < n; ++i) a[i] = r() < 0.05 ? pick(NUMBERS) : r() * 4 - 2;
+    if (r() < 0.05) structuredClone(a.buffer, { transfer: [a.buffer] }); // detached
+    return a;
+  };
+  const anyValue = (depth = 0) => {
+    switch (int(depth > 1 ? 9 : 14)) {
+      case 0: return pick(NUMBERS);
+      case 1: return pick(['', 'sgd', 'a/b', '0.1', 'NaN', 'x'.repeat(200)]);
+      case 2: return pick([true, false, null, undefined]);
+      case 3: return floatArray();
+      case 4: return new (pick([Int8Array, Uint8Array, Int32Array, Float32Array, Float64Array, BigInt64Array]))(int(6));
+      case 5: return pick([new DataView(new ArrayBuffer(8)), new ArrayBuffer(8), 1n, Symbol('s')]);
+      case 6: return () => pick(NUMBERS);
+      case 7: return () => {
+        throw new Error('user function');
+      };
+      case 8: return new Proxy({}, { get() { throw new Error('proxy'); }, ownKeys() { throw new Error('proxy keys'); } });
+      case 9: return Array.from({ length: int(4) }, () => anyValue(depth + 1));
+      case 10: return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(['learning_rate', 'momentum', 'values', 'dtype', 'config', 'class_name', 'x']), anyValue(depth + 1)]));
+      case 11: return new Variable(floatArray(1 + int(8)), { name: pick(['v', 'bias', 'kernel']) });
+      case 12: return { length: pick([1e9, -1, 3]) };
+      default: return pick([[], {}, Object.create(null)]);
+    }
+  };
+  const maybe = (make, p = 0.7) => (r() < p ? make() : anyValue());
+  const options = () => {
+    const o = {};
+    for (const key of ['learningRate', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue', 'globalClipnorm', 'useEma', 'emaMomentum', 'emaOverwriteFrequency', 'lossScaleFactor', 'gradientAccumulationSteps', 'name', 'decay', 'bogus']) {
+      if (r() < 0.3) o[key] = r() < 0.6 ? pick(NUMBERS.concat([0.01, 0.9, 3])) : anyValue();
+    }
+    if (r() < 0.2) o.learningRate = new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 2, decayRate: 0.5 });
+    return o;
+  };
+  const nativeArgs = () => {
+    const n = int(4);
+    const vars = Array.from({ length: n }, () => floatArray(int(40)));
+    const like = (v) => (r() < 0.85 ? new v.constructor(r() < 0.9 ? v.length : int(40)) : anyValue());
+    const list = (p) => (r() < p ? vars.map(like) : r() < 0.5 ? null : anyValue());
+    const params = new Float64Array(r() < 0.9 ? 12 + 2 * n : int(20));
+    for (let i = 0; i < params.length; ++i) params[i] = r() < 0.3 ? pick(NUMBERS) : int(4);
+    return [r() < 0.95 ? vars : anyValue(), vars.map((v) => (r() < 0.2 ? null : like(v))), list(0.5), list(0.4), list(0.4), r() < 0.95 ? params : anyValue()];
+  };
+
+  let optimizer = null;
+  let variables = [];
+  const targets = [
+    () => new Variable(maybe(() => floatArray()), maybe(() => ({ name: pick(['w', 'a/b']), shape: pick([[2], [3, 4], [0], [-1]]) }), 0.5)),
+    () => {
+      optimizer = new SGD(maybe(options, 0.9));
+      variables = Array.from({ length: 1 + int(3) }, () => new Variable(floatArray(1 + int(10))));
+    },
+    () => optimizer?.apply(maybe(() => variables.map((v) => (r() < 0.8 ? new v.value.constructor(v.value.length) : anyValue()))), r() < 0.8 ? variables : anyValue()),
+    () => optimizer?.applyGradients(maybe(() => variables.map((v) => [r() < 0.8 ? floatArray(v.value.length) : anyValue(), v]))),
+    () => optimizer?.build(maybe(() => variables)),
+    () => optimizer?.excludeFromWeightDecay(maybe(() => ({ varNames: [pick(['bias', '[', '.*'])], variables: variables.slice(0, 1) }))),
+    () => optimizer?.finalizeVariableValues(r() < 0.5 ? undefined : anyValue()),
+    () => optimizer?.loadStateDict(r() < 0.5 ? { ...optimizer.stateDict(), variables: anyValue() } : anyValue()),
+    () => optimizer?.loadOwnVariables(anyValue()),
+    () => optimizer && (optimizer.learningRate = anyValue()),
+    () => optimizer?.getConfig() && SGD.fromConfig(r() < 0.5 ? { ...optimizer.getConfig(), [pick(['momentum', 'learning_rate', 'name'])]: anyValue() } : anyValue()),
+    () => schedules.deserialize(maybe(() => ({ class_name: pick(['ExponentialDecay', 'PiecewiseConstantDecay', 'PolynomialDecay', 'InverseTimeDecay', 'CosineDecay', 'CosineDecayRestarts', 'Nope']), config: anyValue() }))).call(int(100)),
+    () => native.step(...nativeArgs()),
+    () => native.step(...Array.from({ length: int(8) }, () => anyValue())),
+    () => setIsa(r() < 0.7 ? pick(isa().available) : anyValue()),
+    () => setNumThreads(r() < 0.8 ? 1 + int(4) : anyValue()),
+  ];
+
+  const findings = [];
+  const threads = numThreads();
+  for (let i = 0; i < count; ++i) {
+    const which = int(targets.length);
+    if (trace) process.stderr.write(`case ${i}: target ${which}\n`);
+    try {
+      targets[which]();
+    } catch (e) {
+      if (!(e instanceof Error)) findings.push(`case ${i} (target ${which}): threw a non-Error: ${String(e)}`);
+      else if (ENGINE_ERRORS.test(e.message) && !/proxy|user function/.test(e.message)) {
+        findings.push(`case ${i} (target ${which}): engine error instead of a message: ${e.message}`);
+      }
+    }
+  }
+  setIsa(isa().available.at(-1));
+  setNumThreads(threads);
+  return findings;
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const flag = (name, fallback) => {
+    const i = args.indexOf(`--${name}`);
+    return i < 0 ? fallback : Number(args[i + 1]);
+  };
+  const seed = flag('seed', 1);
+  const cases = flag('cases', 2000);
+  if (args.includes('--child')) {
+    const findings = runCases(seed, cases, { trace: args.includes('--trace') });
+    for (const f of findings) console.log(`finding (seed ${seed}): ${f}`);
+    console.log(`seed ${seed}: ${cases} cases, ${findings.length} findings`);
+    process.exit(findings.length ? 1 : 0);
+  }
+  // Parent: batches of `cases`, one child process each, until the time is up.
+  const deadline = Date.now() + flag('minutes', args.includes('--seed') ? 0 : 5) * 60_000;
+  let total = 0;
+  let bad = 0;
+  for (let s = seed; ; ++s) {
+    const child = spawnSync(process.execPath, ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--seed', String(s), '--cases', String(cases)], { encoding: 'utf8' });
+    total += cases;
+    if (child.status !== 0) {
+      ++bad;
+      if (child.signal || child.status === null || child.status > 1) {
+        const replay = spawnSync(process.execPath, ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--trace', '--seed', String(s), '--cases', String(cases)], { encoding: 'utf8' });
+        const last = replay.stderr.trim().split('\n').filter((l) => l.startsWith('case ')).pop();
+        console.log(`CRASH (seed ${s}, ${child.signal ?? `exit ${child.status}`}) at ${last}; replay: node tools/fuzz.mjs --child --trace --seed ${s} --cases ${cases}`);
+        console.log(child.stderr.split('\n').slice(-15).join('\n'));
+      } else {
+        process.stdout.write(child.stdout);
+      }
+    }
+    if (Date.now() >= deadline) break;
+  }
+  console.log(`fuzz: ${total} cases from seed ${seed}, ${bad} failing batches`);
+  process.exit(bad ? 1 : 0);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();
