@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -171,33 +172,61 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
 
 // A step on a libuv worker thread. It holds references to the argument lists, which
 // hold every array it touches, until the step is over (the caller must not detach or
-// change those arrays meanwhile; lib/sgd.ts guarantees it for its own).
-class StepWorker : public Napi::AsyncWorker {
- public:
-  StepWorker(const Napi::CallbackInfo& info, const sgd::Kernels* kernels)
-      : Napi::AsyncWorker(info.Env(), "sgd-native:step"), kernels_(kernels), deferred_(Napi::Promise::Deferred::New(info.Env())) {
-    parse(info, step_);
-    for (size_t i = 0; i < 5; ++i)
-      if (info[i].IsObject()) lists_[i] = Napi::Persistent(info[i].As<Napi::Object>());
-  }
-  Napi::Promise promise() const { return deferred_.Promise(); }
-  void Execute() override { sgd::run(*kernels_, step_); }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  const sgd::Kernels* kernels_;
-  Napi::Promise::Deferred deferred_;
-  sgd::Step step_;
-  Napi::ObjectReference lists_[5];
+// change those arrays meanwhile; lib/sgd.ts guarantees it for its own). Plain N-API
+// here, with no C++ exceptions: completion may run while a worker thread's environment
+// is being torn down, when every call may fail and nothing may throw.
+struct AsyncStep {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_ref lists[5] = {};
+  const sgd::Kernels* kernels = nullptr;
+  sgd::Step step;
 };
+
+void execute_async(napi_env, void* data) {
+  AsyncStep* a = static_cast<AsyncStep*>(data);
+  sgd::run(*a->kernels, a->step);
+}
+
+void complete_async(napi_env env, napi_status status, void* data) {
+  AsyncStep* a = static_cast<AsyncStep*>(data);
+  napi_value result = nullptr;
+  if (status == napi_ok) {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, a->deferred, result);
+  } else {
+    napi_value message = nullptr;
+    napi_create_string_utf8(env, "sgd-native: the step was cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, nullptr, message, &result);
+    napi_reject_deferred(env, a->deferred, result);
+  }
+  for (napi_ref ref : a->lists)
+    if (ref != nullptr) napi_delete_reference(env, ref);
+  napi_delete_async_work(env, a->work);
+  delete a;
+}
 
 // stepAsync(same arguments as step) -> Promise<void>
 Napi::Value StepAsync(const Napi::CallbackInfo& info) {
-  auto* worker = new StepWorker(info, info.Env().GetInstanceData<Addon>()->kernels);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  Napi::Env env = info.Env();
+  std::unique_ptr<AsyncStep> a(new AsyncStep());
+  a->kernels = env.GetInstanceData<Addon>()->kernels;
+  parse(info, a->step);  // throws (to JS) before anything is queued
+  napi_value promise, name;
+  if (napi_create_promise(env, &a->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "sgd-native:step", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, execute_async, complete_async, a.get(), &a->work) != napi_ok)
+    throw Napi::Error::New(env, "stepAsync(): could not start the step");
+  for (size_t i = 0; i < 5; ++i)
+    if (info[i].IsObject()) napi_create_reference(env, info[i], 1, &a->lists[i]);
+  if (napi_queue_async_work(env, a->work) != napi_ok) {
+    for (napi_ref ref : a->lists)
+      if (ref != nullptr) napi_delete_reference(env, ref);
+    napi_delete_async_work(env, a->work);
+    throw Napi::Error::New(env, "stepAsync(): could not queue the step");
+  }
+  a.release();
+  return Napi::Value(env, promise);
 }
 
 // numThreads() / setNumThreads(n): threads a step may use (SGD_NATIVE_THREADS sets the default).
