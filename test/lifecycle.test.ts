@@ -8,10 +8,9 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { SGD, Variable, isa } from '../lib/index.js';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { train, data } = require('./fixtures/train-worker.cjs') as {
-  train(seed: number): Float32Array[];
-  data(n: number, seed: number): Float32Array;
-};
+const { train } = require('./fixtures/train-worker.cjs') as { train(seed: number): Float32Array[] };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number): Float32Array };
 
 const ROOT = path.join(__dirname, '..');
 const canSpawn = !process.env.SGD_TEST_NO_SPAWN;

@@ -4,21 +4,13 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SGD, Variable, numThreads, setNumThreads } from '../lib/index.js';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
 
 const f = Math.fround;
 const defaultThreads = numThreads();
 afterEach(() => setNumThreads(defaultThreads));
 
-/** Deterministic pseudo-random float32 data. */
-function data(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; ++i) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 /** numpy's pairwise float32 sum of squares (SPEC.md 4.4), written independently of the kernel. */
 function pairwiseSumsq(a: Float32Array, off = 0, n = a.length): number {
