@@ -47,7 +47,7 @@ describe('lifecycle', () => {
       (seed, i) =>
         new Promise<{ isa: string; result: Float32Array[] }>((resolve, reject) => {
           // Each thread has its own instance of the addon: a different ISA in each.
-          const worker = new Worker(script, { workerData: { seed, isa: isas[i % isas.length] } });
+          const worker = new Worker(script, { workerData: { role: 'train', seed, isa: isas[i % isas.length] } });
           worker.once('message', resolve);
           worker.once('error', reject);
         }),
