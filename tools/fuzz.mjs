@@ -26,8 +26,12 @@ function rng(seed) {
 
 const ENGINE_ERRORS = /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Cannot convert|Maximum call stack|Invalid array length|undefined is not|null is not/;
 
-/** Runs `count` random calls from `seed`; returns the findings (crashes end the process instead). */
-export function runCases(seed, count, { trace = false } = {}) {
+/**
+ * Runs `count` random calls from `seed`; returns the findings (crashes end the process
+ * instead). `globals: false` leaves process-wide settings (the thread count) alone, for
+ * runs that share their process with other tests.
+ */
+export function runCases(seed, count, { trace = false, globals = true } = {}) {
   const { SGD, Variable, schedules, setIsa, isa, setNumThreads, numThreads } = require(`${root}/dist/index.js`);
   const { native } = require(`${root}/dist/native.js`);
   const r = rng(seed);
@@ -102,7 +106,7 @@ export function runCases(seed, count, { trace = false } = {}) {
     () => native.step(...nativeArgs()),
     () => native.step(...Array.from({ length: int(8) }, () => anyValue())),
     () => setIsa(r() < 0.7 ? pick(isa().available) : anyValue()),
-    () => setNumThreads(r() < 0.8 ? 1 + int(4) : anyValue()),
+    () => globals && setNumThreads(r() < 0.8 ? 1 + int(4) : anyValue()),
   ];
 
   const findings = [];
@@ -120,7 +124,7 @@ export function runCases(seed, count, { trace = false } = {}) {
     }
   }
   setIsa(isa().available.at(-1));
-  setNumThreads(threads);
+  if (globals) setNumThreads(threads);
   return findings;
 }
 
