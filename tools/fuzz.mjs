@@ -38,15 +38,41 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
   const pick = (list) => list[Math.floor(r() * list.length)];
   const int = (n) => Math.floor(r() * n);
 
+  // With --trace every generated input is printed before it is used, so the last lines
+  // before a crash show the input that caused it.
+  const show = (v, depth = 0) => {
+    try {
+      if (typeof v === 'bigint') return `${v}n`;
+      if (typeof v === 'function') return 'function';
+      if (typeof v === 'symbol' || v === undefined || v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
+      if (ArrayBuffer.isView(v)) {
+        const detached = v.buffer.byteLength === 0 && v.byteLength === 0 ? ' detached' : '';
+        const shared = typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer ? ' shared' : '';
+        return `${v.constructor.name}(${v.length ?? v.byteLength})${shared}${detached}${'length' in v ? `[${Array.from(v.slice(0, 6)).join(',')}${v.length > 6 ? ',…' : ''}]` : ''}`;
+      }
+      if (depth > 2) return '…';
+      if (Array.isArray(v)) return `[${v.map((x) => show(x, depth + 1)).join(', ')}]`;
+      if (v instanceof Variable) return `Variable(${show(v.value, depth + 1)})`;
+      return `{${Object.keys(v).map((k) => `${k}: ${show(v[k], depth + 1)}`).join(', ')}}`;
+    } catch {
+      return '<proxy or throwing getter>';
+    }
+  };
+  const traced = (name, make) => (trace ? (...a) => {
+    const v = make(...a);
+    process.stderr.write(`  ${name}: ${show(v)}\n`);
+    return v;
+  } : make);
+
   const NUMBERS = [0, -0, 1, -1, 0.5, 0.9, 2, 2.5, 3, 1e-45, 1e39, -1e39, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 53, 1e300];
-  const floatArray = (n = int(12)) => {
+  const floatArray = traced('floatArray', (n = int(12)) => {
     const Type = pick([Float32Array, Float64Array]);
     const a = r() < 0.15 ? new Type(new SharedArrayBuffer(n * Type.BYTES_PER_ELEMENT)) : new Type(n);
     for (let i = 0; i < n; ++i) a[i] = r() < 0.05 ? pick(NUMBERS) : r() * 4 - 2;
     if (r() < 0.05) structuredClone(a.buffer, { transfer: [a.buffer] }); // detached
     return a;
-  };
-  const anyValue = (depth = 0) => {
+  });
+  const anyValue = traced('value', (depth = 0) => {
     switch (int(depth > 1 ? 9 : 14)) {
       case 0: return pick(NUMBERS);
       case 1: return pick(['', 'sgd', 'a/b', '0.1', 'NaN', 'x'.repeat(200)]);
@@ -65,17 +91,17 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
       case 12: return { length: pick([1e9, -1, 3]) };
       default: return pick([[], {}, Object.create(null)]);
     }
-  };
+  });
   const maybe = (make, p = 0.7) => (r() < p ? make() : anyValue());
-  const options = () => {
+  const options = traced('options', () => {
     const o = {};
     for (const key of ['learningRate', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue', 'globalClipnorm', 'useEma', 'emaMomentum', 'emaOverwriteFrequency', 'lossScaleFactor', 'gradientAccumulationSteps', 'name', 'decay', 'bogus']) {
       if (r() < 0.3) o[key] = r() < 0.6 ? pick(NUMBERS.concat([0.01, 0.9, 3])) : anyValue();
     }
     if (r() < 0.2) o.learningRate = new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 2, decayRate: 0.5 });
     return o;
-  };
-  const nativeArgs = () => {
+  });
+  const nativeArgs = traced('native.step arguments', () => {
     const n = int(4);
     const vars = Array.from({ length: n }, () => floatArray(int(40)));
     const like = (v) => (r() < 0.85 ? new v.constructor(r() < 0.9 ? v.length : int(40)) : anyValue());
@@ -83,7 +109,7 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     const params = new Float64Array(r() < 0.9 ? 12 + 2 * n : int(20));
     for (let i = 0; i < params.length; ++i) params[i] = r() < 0.3 ? pick(NUMBERS) : int(4);
     return [r() < 0.95 ? vars : anyValue(), vars.map((v) => (r() < 0.2 ? null : like(v))), list(0.5), list(0.4), list(0.4), r() < 0.95 ? params : anyValue()];
-  };
+  });
 
   let optimizer = null;
   let variables = [];
@@ -109,17 +135,20 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     () => globals && setNumThreads(r() < 0.8 ? 1 + int(4) : anyValue()),
   ];
 
+  const names = ['new Variable', 'new SGD', 'apply', 'applyGradients', 'build', 'excludeFromWeightDecay', 'finalizeVariableValues',
+    'loadStateDict', 'loadOwnVariables', 'learningRate =', 'SGD.fromConfig', 'schedules.deserialize', 'native.step (nearly valid)',
+    'native.step (random)', 'setIsa', 'setNumThreads'];
   const findings = [];
   const threads = numThreads();
   for (let i = 0; i < count; ++i) {
     const which = int(targets.length);
-    if (trace) process.stderr.write(`case ${i}: target ${which}\n`);
+    if (trace) process.stderr.write(`case ${i}: ${names[which]}\n`);
     try {
       targets[which]();
     } catch (e) {
-      if (!(e instanceof Error)) findings.push(`case ${i} (target ${which}): threw a non-Error: ${String(e)}`);
+      if (!(e instanceof Error)) findings.push(`case ${i} (${names[which]}): threw a non-Error: ${String(e)}`);
       else if (ENGINE_ERRORS.test(e.message) && !/proxy|user function/.test(e.message)) {
-        findings.push(`case ${i} (target ${which}): engine error instead of a message: ${e.message}`);
+        findings.push(`case ${i} (${names[which]}): engine error instead of a message: ${e.message}`);
       }
     }
   }
@@ -153,8 +182,10 @@ function main() {
       ++bad;
       if (child.signal || child.status === null || child.status > 1) {
         const replay = spawnSync(process.execPath, ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--trace', '--seed', String(s), '--cases', String(cases)], { encoding: 'utf8' });
-        const last = replay.stderr.trim().split('\n').filter((l) => l.startsWith('case ')).pop();
-        console.log(`CRASH (seed ${s}, ${child.signal ?? `exit ${child.status}`}) at ${last}; replay: node tools/fuzz.mjs --child --trace --seed ${s} --cases ${cases}`);
+        const lines = replay.stderr.trim().split('\n');
+        const start = lines.map((l) => l.startsWith('case ')).lastIndexOf(true);
+        console.log(`CRASH (seed ${s}, ${child.signal ?? `exit ${child.status}`}); replay: node tools/fuzz.mjs --child --trace --seed ${s} --cases ${cases}`);
+        console.log(`the input that crashed:\n${lines.slice(start).join('\n')}`);
         console.log(child.stderr.split('\n').slice(-15).join('\n'));
       } else {
         process.stdout.write(child.stdout);
