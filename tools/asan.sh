@@ -12,7 +12,7 @@ CXXFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 LDFLAGS="-fsanitize=address,undefined" npx node-gyp rebuild >/dev/null
 preload="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
 # Node's own allocations at exit are not ours: leak checking is off; every other report aborts.
-LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
+SGD_TEST_SANITIZER=1 LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   npx vitest run
 echo "asan+ubsan: no reports"
