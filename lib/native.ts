@@ -14,7 +14,7 @@ export const S = {
   Clip: 3, // 0 none, 1 clipvalue, 2 clipnorm, 3 global_clipnorm
   ClipValue: 4,
   Lr: 5,
-  Momentum: 6, // 0: no momentum slot
+  Momentum: 6, // used when `momentums` is passed (the slot exists exactly when momentum != 0)
   Nesterov: 7,
   WeightDecay: 8,
   Ema: 9,

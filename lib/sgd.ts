@@ -100,6 +100,7 @@ export class SGD {
   #excludedPattern: RegExp | null = null;
   #decayCache = new Map<Variable, boolean>();
   readonly #warned = new Set<string>(); // each warning once per optimizer
+  #missing = 0; // null gradients in the call being prepared
 
   constructor(options?: SGDOptions) {
     this.#config = checkOptions(options, 'options');
@@ -591,12 +592,14 @@ export class SGD {
       }
     }
     if (present === 0) throw new Error('No gradients provided for any variable.');
+    this.#missing = grads.length - present;
     return converted;
   }
 
   /** A gradient must not share memory with anything the step writes (the fused pass reads it while writing). */
   #checkNotWritten(g: FloatArray, i: number, vars: readonly Variable[]): void {
-    const written = this.#built ? this.#written.get(g.buffer) : vars.map((v) => v.value);
+    // Before the first build the call's variables are all the step writes.
+    const written: readonly FloatArray[] | undefined = this.#built ? this.#written.get(g.buffer) : vars.map((v) => v.value);
     if (written === undefined) return;
     for (const a of written) {
       if (sameMemory(g, a)) {
@@ -607,9 +610,8 @@ export class SGD {
   }
 
   #warnMissing(grads: Gradient[], vars: readonly Variable[]): void {
-    if (!grads.includes(null) && !grads.includes(undefined)) return;
+    if (this.#missing === 0) return; // counted by #checkGradients
     const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
-    if (missing.length === 0) return;
     const message =
       `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
       'If using `model.compile()`, did you forget to provide a `loss` argument?';

@@ -2,18 +2,11 @@
 // leaves variables, state and counters exactly as they were.
 import { describe, expect, it } from 'vitest';
 import { SGD, Variable, schedules } from '../lib/index.js';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { rng } = require('./fixtures/data.cjs') as { rng(seed: number): () => number };
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 const detach = (a: ArrayBufferView) => structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
-
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function setup(options = { momentum: 0.9, useEma: true, gradientAccumulationSteps: 2, weightDecay: 0.01, globalClipnorm: 1 }) {
   const a = new Variable(f32(1, 2, 3, 4), { name: 'a', path: 'l/a' });
