@@ -1,6 +1,7 @@
 // Keras's SGD config in and out: the constructor arguments, their checks in
 // Keras's order with Keras's messages (SPEC.md 1.1), get_config's keys and order.
-import { checkBoolean, checkFinite, checkFloat32, describe, pyRepr, pyStr } from './messages.js';
+import { checkBoolean, checkFinite, checkFloat32 } from './checks.js';
+import { describe, pyRepr, pyStr } from './python.js';
 import { deserialize, isScheduleClass, LearningRateSchedule, serialize } from './schedules.js';
 
 export type LearningRate = number | LearningRateSchedule | (() => number);

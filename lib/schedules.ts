@@ -1,6 +1,7 @@
 // The Keras learning-rate schedules (SPEC.md section 10). Every operation is
 // rounded to float32 on its own, as Keras computes them in floatx.
-import { checkBoolean, checkFinite, describe, pyRepr, pyStr } from './messages.js';
+import { checkBoolean, checkFinite } from './checks.js';
+import { describe, pyRepr, pyStr } from './python.js';
 
 const f = Math.fround;
 const PI32 = f(Math.PI);
@@ -44,7 +45,7 @@ export abstract class LearningRateSchedule {
 }
 
 /** The options object of a schedule's constructor, with no key it does not know. */
-function checkOptions(cls: { name: string; configKeys: Keys }, options: unknown): Config {
+function knownOptions(cls: { name: string; configKeys: Keys }, options: unknown): Config {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`${cls.name}: \`options\` must be an object. Received: ${describe(options)}`);
   }
@@ -104,7 +105,7 @@ abstract class RateDecay extends LearningRateSchedule {
 
   constructor(options: ExponentialDecayOptions) {
     super();
-    const o = checkOptions(new.target as unknown as typeof RateDecay, options);
+    const o = knownOptions(new.target as unknown as typeof RateDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.decayRate = finite('decay_rate', o.decayRate);
@@ -152,7 +153,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
 
   constructor(options: PiecewiseConstantDecayOptions) {
     super();
-    const o = checkOptions(PiecewiseConstantDecay, options);
+    const o = knownOptions(PiecewiseConstantDecay, options);
     const numbers = (arg: string, v: unknown): number[] => {
       if (!Array.isArray(v)) throw new TypeError(`Argument \`${arg}\` must be an array of numbers. Received: ${arg}=${describe(v)}`);
       v.forEach((x, i) => checkFinite(`${arg}[${i}]`, x));
@@ -213,7 +214,7 @@ export class PolynomialDecay extends LearningRateSchedule {
 
   constructor(options: PolynomialDecayOptions) {
     super();
-    const o = checkOptions(PolynomialDecay, options);
+    const o = knownOptions(PolynomialDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.endLearningRate = finite('end_learning_rate', o.endLearningRate ?? 0.0001);
@@ -266,7 +267,7 @@ export class CosineDecay extends LearningRateSchedule {
 
   constructor(options: CosineDecayOptions) {
     super();
-    const o = checkOptions(CosineDecay, options);
+    const o = knownOptions(CosineDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.alpha = finite('alpha', o.alpha ?? 0.0);
@@ -329,7 +330,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
 
   constructor(options: CosineDecayRestartsOptions) {
     super();
-    const o = checkOptions(CosineDecayRestarts, options);
+    const o = knownOptions(CosineDecayRestarts, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.firstDecaySteps = checkSteps('first_decay_steps', o.firstDecaySteps);
     this.tMul = finite('t_mul', o.tMul ?? 2.0);

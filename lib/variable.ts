@@ -1,5 +1,5 @@
 import type { FloatArray } from './native.js';
-import { describe } from './messages.js';
+import { describe } from './python.js';
 
 export interface VariableOptions {
   name?: string;
