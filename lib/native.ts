@@ -5,7 +5,7 @@
 export type FloatArray = Float32Array | Float64Array;
 
 /** The named entries of `scalars`, defined once in native/scalars.h (meanings there). */
-const SCALAR_NAMES = [
+export const SCALAR_NAMES = [
   'mode', // 0: update step, 1: accumulate only
   'lossScale', // NaN: no loss scaling
   'accumSteps', // steps to average the accumulators over on this update; 0: none
@@ -20,7 +20,7 @@ const SCALAR_NAMES = [
   'overwrite', // copy the new averages into the variables
 ] as const;
 /** The per-tensor tails that follow the named entries, n values each, in this order. */
-const PER_TENSOR = ['decayOn', 'decayLr'] as const;
+export const PER_TENSOR = ['decayOn', 'decayLr'] as const;
 
 export type ScalarName = (typeof SCALAR_NAMES)[number];
 
