@@ -1,4 +1,5 @@
 // Checks of the lists one call passes (variables, gradients), before anything is written.
+import { invalid } from './checks.js';
 import { describe } from './python.js';
 import { DisjointArrays, firstOverlap } from './memory.js';
 import type { FloatArray } from './native.js';
@@ -17,7 +18,7 @@ function shapeText(shape: readonly number[]): string {
 
 /** An array of distinct Variables, none sharing memory with another, each the size of its shape. */
 export function checkVariableList(variables: unknown, arg: string): asserts variables is Variable[] {
-  if (!Array.isArray(variables)) throw new TypeError(`\`${arg}\` must be an array of Variable. Received: ${describe(variables)}`);
+  if (!Array.isArray(variables)) throw invalid(TypeError, null, arg, 'an array of Variable', variables, { named: false });
   const seen = new Set<Variable>();
   variables.forEach((v, i) => {
     if (!(v instanceof Variable)) throw new TypeError(`${arg}[${i}] must be a Variable. Received: ${describe(v)}`);
@@ -147,7 +148,7 @@ export function checkGradients(grads: readonly Gradient[], vars: readonly Variab
 
 /** applyGradients' [gradient, variable] pairs as the two lists apply() takes. */
 export function splitPairs(pairs: unknown): [Gradient[], Variable[]] {
-  if (!Array.isArray(pairs)) throw new TypeError(`applyGradients: \`pairs\` must be an array. Received: ${describe(pairs)}`);
+  if (!Array.isArray(pairs)) throw invalid(TypeError, 'applyGradients', 'pairs', 'an array', pairs, { named: false });
   const grads: Gradient[] = [];
   const variables: Variable[] = [];
   pairs.forEach((pair, i) => {

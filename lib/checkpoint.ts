@@ -3,6 +3,7 @@
 // everything first and changes nothing when the state does not fit.
 import { warn } from './config.js';
 import type { FloatArray } from './native.js';
+import { invalid } from './checks.js';
 import { describe } from './python.js';
 import type { Variable } from './variable.js';
 
@@ -52,7 +53,7 @@ function fitting(entry: unknown, target: Variable, where: string): ArrayLike<num
 }
 
 function checkStore(where: string, store: unknown): asserts store is Record<string, unknown> {
-  if (store === null || typeof store !== 'object') throw new TypeError(`${where}: \`store\` must be an object. Received: ${describe(store)}`);
+  if (store === null || typeof store !== 'object') throw invalid(TypeError, where, 'store', 'an object', store, { named: false });
 }
 
 /** The whole state as plain data: the config, the raw step counter, a copy of every state array by its Keras path. */
@@ -64,13 +65,13 @@ export function stateDict(opt: Checkpointed): StateDict {
 
 /** Restores a stateDict() into `opt`'s state arrays, matched by Keras path. */
 export function loadStateDict(opt: Checkpointed, state: StateDict): void {
-  if (state === null || typeof state !== 'object') throw new TypeError(`loadStateDict: \`state\` must be an object. Received: ${describe(state)}`);
+  if (state === null || typeof state !== 'object') throw invalid(TypeError, 'loadStateDict', 'state', 'an object', state, { named: false });
   if (state.format !== STATE_FORMAT) {
-    throw new RangeError(`loadStateDict: \`state.format\` must be '${STATE_FORMAT}'. Received: ${describe(state.format)}`);
+    throw invalid(RangeError, 'loadStateDict', 'state.format', `'${STATE_FORMAT}'`, state.format, { named: false });
   }
   const entries = state.variables;
   if (entries === null || typeof entries !== 'object') {
-    throw new TypeError(`loadStateDict: \`state.variables\` must be an object. Received: ${describe(entries)}`);
+    throw invalid(TypeError, 'loadStateDict', 'state.variables', 'an object', entries, { named: false });
   }
   const own = opt.variables;
   const paths = new Set(own.map((v) => v.path));

@@ -1,6 +1,6 @@
 // The Keras learning-rate schedules (SPEC.md section 10). Every operation is
 // rounded to float32 on its own, as Keras computes them in floatx.
-import { checkBoolean, checkFinite } from './checks.js';
+import { checkBoolean, checkFinite, invalid } from './checks.js';
 import { describe, pyRepr, pyStr } from './python.js';
 
 const f = Math.fround;
@@ -32,7 +32,7 @@ export abstract class LearningRateSchedule {
     config: Config,
   ): T {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-      throw new TypeError(`${this.name}.fromConfig: \`config\` must be an object. Received: ${describe(config)}`);
+      throw invalid(TypeError, `${this.name}.fromConfig`, 'config', 'an object', config, { named: false });
     }
     const keys = new Map(this.configKeys ?? []);
     const options: Config = {};
@@ -47,7 +47,7 @@ export abstract class LearningRateSchedule {
 /** The options object of a schedule's constructor, with no key it does not know. */
 function knownOptions(cls: { name: string; configKeys: Keys }, options: unknown): Config {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${cls.name}: \`options\` must be an object. Received: ${describe(options)}`);
+    throw invalid(TypeError, cls.name, 'options', 'an object', options, { named: false });
   }
   const known = cls.configKeys.map(([, option]) => option);
   for (const key of Object.keys(options)) {
@@ -57,7 +57,7 @@ function knownOptions(cls: { name: string; configKeys: Keys }, options: unknown)
 }
 
 function checkName(value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError(`Argument \`name\` must be a string. Received: name=${describe(value)}`);
+  if (typeof value !== 'string') throw invalid(TypeError, null, 'name', 'a string', value);
   return value;
 }
 
@@ -155,7 +155,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
     super();
     const o = knownOptions(PiecewiseConstantDecay, options);
     const numbers = (arg: string, v: unknown): number[] => {
-      if (!Array.isArray(v)) throw new TypeError(`Argument \`${arg}\` must be an array of numbers. Received: ${arg}=${describe(v)}`);
+      if (!Array.isArray(v)) throw invalid(TypeError, null, arg, 'an array of numbers', v);
       v.forEach((x, i) => checkFinite(`${arg}[${i}]`, x));
       return [...v];
     };
@@ -277,7 +277,7 @@ export class CosineDecay extends LearningRateSchedule {
     this.warmupTarget = target as number | null;
     this.warmupSteps = finite('warmup_steps', o.warmupSteps ?? 0);
     if (this.warmupSteps < 0) {
-      throw new RangeError(`Argument \`warmup_steps\` must be >= 0. Received: warmup_steps=${describe(this.warmupSteps)}`);
+      throw invalid(RangeError, null, 'warmup_steps', '>= 0', this.warmupSteps);
     }
   }
 

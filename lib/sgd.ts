@@ -8,6 +8,7 @@ import { firstOverlap } from './memory.js';
 import { backend } from './load.js';
 import type { FloatArray } from './native.js';
 import { StepPlan, type StepInput } from './plan.js';
+import { invalid } from './checks.js';
 import { describe } from './python.js';
 import { RateSource } from './learning-rate.js';
 import { Variable } from './variable.js';
@@ -182,7 +183,7 @@ export class SGD {
   /** Marks variables (or names matching any of the regular expressions) as free of weight decay. */
   excludeFromWeightDecay(options: { variables?: Variable[]; varNames?: string[] }): void {
     if (options === null || typeof options !== 'object') {
-      throw new TypeError(`excludeFromWeightDecay: \`options\` must be an object. Received: ${describe(options)}`);
+      throw invalid(TypeError, 'excludeFromWeightDecay', 'options', 'an object', options, { named: false });
     }
     const { variables, varNames } = options;
     if (variables !== undefined) checkVariables(variables, 'variables', this.#builtList());
@@ -212,7 +213,7 @@ export class SGD {
 
   /** `loss * lossScaleFactor`, or `loss` when no factor is set. */
   scaleLoss(loss: number): number {
-    if (typeof loss !== 'number') throw new TypeError(`scaleLoss: \`loss\` must be a number. Received: ${describe(loss)}`);
+    if (typeof loss !== 'number') throw invalid(TypeError, 'scaleLoss', 'loss', 'a number', loss, { named: false });
     const factor = this.#config.lossScaleFactor;
     return factor === null ? loss : loss * factor;
   }
@@ -287,7 +288,7 @@ export class SGD {
    * the plan), building the optimizer on first use; false for `apply([])`, which does nothing.
    */
   #prepare(grads: Gradient[], variables: Variable[] | undefined): boolean {
-    if (!Array.isArray(grads)) throw new TypeError(`apply: \`grads\` must be an array. Received: ${describe(grads)}`);
+    if (!Array.isArray(grads)) throw invalid(TypeError, 'apply', 'grads', 'an array', grads, { named: false });
     if (grads.length === 0) return false; // Keras: an empty list is a no-op, the counter included.
     const vars = callVariables(grads, variables, this.#builtList(), this.#index);
     const call = this.#call;

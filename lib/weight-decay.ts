@@ -1,5 +1,6 @@
 // Which variables weight decay skips (Keras's exclude_from_weight_decay): given
 // variables, or names matching any of the given regular expressions.
+import { invalid } from './checks.js';
 import { describe } from './python.js';
 import type { Variable } from './variable.js';
 
@@ -13,7 +14,7 @@ export class DecayExclusions {
     let pattern: RegExp | null = null;
     if (varNames !== undefined && varNames !== null) {
       if (!Array.isArray(varNames) || !varNames.every((n) => typeof n === 'string')) {
-        throw new TypeError(`excludeFromWeightDecay: \`varNames\` must be an array of strings. Received: ${describe(varNames)}`);
+        throw invalid(TypeError, 'excludeFromWeightDecay', 'varNames', 'an array of strings', varNames, { named: false });
       }
       if (varNames.length > 0) {
         try {
