@@ -39,7 +39,8 @@ export function checkVariableList(variables: unknown, arg: string): asserts vari
 /** checkVariableList, skipped without allocating for the list the optimizer is built on (none resized): the common case. */
 export function checkVariables(variables: unknown, arg: string, built: readonly Variable[] | null): asserts variables is Variable[] {
   let same = built !== null && Array.isArray(variables) && variables.length === built.length;
-  for (let i = 0; same && i < built!.length; ++i) same = (variables as unknown[])[i] === built![i] && built![i].value.length === built![i].size;
+  for (let i = 0; same && i < built!.length; ++i)
+    same = (variables as unknown[])[i] === built![i] && built![i].value.length === built![i].size;
   if (!same) checkVariableList(variables, arg);
 }
 

@@ -14,7 +14,9 @@ export class RateSource {
   constructor(rate: LearningRate, optimizerName: string) {
     this.#rate = rate;
     this.variable =
-      typeof rate === 'number' ? new Variable(Float32Array.of(rate), { name: 'learning_rate', path: `${optimizerName}/learning_rate` }) : null;
+      typeof rate === 'number'
+        ? new Variable(Float32Array.of(rate), { name: 'learning_rate', path: `${optimizerName}/learning_rate` })
+        : null;
   }
 
   /** What the config holds: the number, schedule or function. */
@@ -30,7 +32,9 @@ export class RateSource {
     else if (typeof lr === 'function') value = lr();
     else return this.variable!.value[0];
     if (typeof value !== 'number') {
-      throw new TypeError(`The learning rate ${lr instanceof LearningRateSchedule ? 'schedule' : 'function'} returned ${describe(value)}, not a number`);
+      throw new TypeError(
+        `The learning rate ${lr instanceof LearningRateSchedule ? 'schedule' : 'function'} returned ${describe(value)}, not a number`,
+      );
     }
     return Math.fround(value);
   }

@@ -27,10 +27,7 @@ export abstract class LearningRateSchedule {
   }
 
   /** The schedule a Keras config (snake_case keys) describes; unknown keys are an error. */
-  static fromConfig<T extends LearningRateSchedule>(
-    this: (new (options: never) => T) & { configKeys?: Keys },
-    config: Config,
-  ): T {
+  static fromConfig<T extends LearningRateSchedule>(this: (new (options: never) => T) & { configKeys?: Keys }, config: Config): T {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
       throw invalid(TypeError, `${this.name}.fromConfig`, 'config', 'an object', config, { named: false });
     }
@@ -393,8 +390,7 @@ export function deserialize(serialized: Config): LearningRateSchedule {
   const name = serialized.class_name;
   if (!isScheduleClass(name)) {
     throw new RangeError(
-      `deserialize: unknown learning rate schedule class_name=${describe(name)} ` +
-        `(known: ${Object.keys(registry).join(', ')})`,
+      `deserialize: unknown learning rate schedule class_name=${describe(name)} ` + `(known: ${Object.keys(registry).join(', ')})`,
     );
   }
   return registry[name as string].fromConfig((serialized.config ?? {}) as Config);

@@ -1,7 +1,16 @@
 // The optimizer: Keras's API, its state and counters, and the orchestration of one step
 // (SPEC.md section 3): check the call (call-checks.ts), decide the step (plan.ts), then
 // one backend call (load.ts) does the arithmetic.
-import { callVariables, checkGradients, checkVariableList, checkVariables, splitPairs, WrittenMemory, type CheckedGradients, type Gradient } from './call-checks.js';
+import {
+  callVariables,
+  checkGradients,
+  checkVariableList,
+  checkVariables,
+  splitPairs,
+  WrittenMemory,
+  type CheckedGradients,
+  type Gradient,
+} from './call-checks.js';
 import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
 import { firstOverlap } from './memory.js';
@@ -9,7 +18,6 @@ import { backend } from './load.js';
 import type { FloatArray } from './native.js';
 import { StepPlan, type StepInput } from './plan.js';
 import { invalid } from './checks.js';
-import { describe } from './python.js';
 import { RateSource } from './learning-rate.js';
 import { Variable } from './variable.js';
 import { DecayExclusions } from './weight-decay.js';
@@ -175,7 +183,8 @@ export class SGD {
     });
     const state = [...this.#averages, ...this.#accumulators, ...this.#momentums];
     const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
-    if (overlap) throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+    if (overlap)
+      throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
     this.#decay.replace(this.#vars, variables);
     this.#bindVariables(variables);
   }
@@ -205,7 +214,9 @@ export class SGD {
     }
     list.forEach((v, i) => {
       if (v.value.length !== this.#averages[i].value.length) {
-        throw new RangeError(`finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`);
+        throw new RangeError(
+          `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`,
+        );
       }
     });
     list.forEach((v, i) => v.value.set(this.#averages[i].value));
@@ -277,9 +288,7 @@ export class SGD {
 
   #checkIdle(what: string): void {
     if (this.#inFlight > 0) {
-      throw new Error(
-        `${what}: ${this.#inFlight} applyAsync step(s) of this optimizer are still running; await them first`,
-      );
+      throw new Error(`${what}: ${this.#inFlight} applyAsync step(s) of this optimizer are still running; await them first`);
     }
   }
 

@@ -29,9 +29,7 @@ export class Variable<T extends FloatArray = FloatArray> {
     }
     const name = options.name ?? 'variable';
     if (typeof name !== 'string' || name.includes('/')) {
-      throw new TypeError(
-        `Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${describe(name)}`,
-      );
+      throw new TypeError(`Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${describe(name)}`);
     }
     const path = options.path ?? name;
     if (typeof path !== 'string' || path === '') {
@@ -43,9 +41,7 @@ export class Variable<T extends FloatArray = FloatArray> {
     }
     const size = shape.reduce((a: number, b: number) => a * b, 1);
     if (size !== value.length) {
-      throw new RangeError(
-        `Variable '${path}': shape [${shape.join(', ')}] holds ${size} elements, but \`value\` has ${value.length}`,
-      );
+      throw new RangeError(`Variable '${path}': shape [${shape.join(', ')}] holds ${size} elements, but \`value\` has ${value.length}`);
     }
     const trainable = options.trainable ?? true;
     if (typeof trainable !== 'boolean') {
