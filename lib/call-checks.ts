@@ -86,6 +86,31 @@ export function callVariables(
   return variables;
 }
 
+/** rebind(): `variables` replace `built` one for one (same paths, dtypes, shapes), sharing no memory with the optimizer's `state`. */
+export function checkReplacements(
+  built: readonly Variable[],
+  variables: unknown,
+  state: readonly Variable[],
+): asserts variables is Variable[] {
+  checkVariableList(variables, 'variables');
+  if (variables.length !== built.length) {
+    throw new RangeError(`rebind: got ${variables.length} variables, but this optimizer is built on ${built.length}`);
+  }
+  variables.forEach((v, i) => {
+    const old = built[i];
+    if (v.path !== old.path || v.dtype !== old.dtype || v.shape.join() !== old.shape.join()) {
+      throw new RangeError(
+        `rebind: variables[${i}] is '${v.path}' ${v.dtype} [${v.shape.join(', ')}], ` +
+          `but the optimizer's variable there is '${old.path}' ${old.dtype} [${old.shape.join(', ')}]`,
+      );
+    }
+  });
+  // Variables do not overlap each other (checked above), nor do state arrays: a pair is a variable and a state array.
+  const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
+  if (overlap)
+    throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+}
+
 /** What the step writes: every variable and state array, asked which one a gradient overlaps. */
 export class WrittenMemory {
   readonly #owners: readonly Variable[];

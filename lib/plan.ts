@@ -3,7 +3,7 @@
 // the order the call's tensors go in. Pure: no backend, no state of its own beyond
 // the reusable arrays it fills.
 import type { OptimizerConfig } from './config.js';
-import { CLIP, type ScalarLayout } from './native.js';
+import { CLIP, type FloatArray, type ScalarLayout } from './native.js';
 
 const f = Math.fround;
 
@@ -114,4 +114,25 @@ export class StepPlan {
       this.#inCall = new Uint8Array(n);
     }
   }
+}
+
+/** The lists a backend step reads, in the plan's order. */
+export interface StepLists {
+  vars: FloatArray[];
+  grads: (FloatArray | null)[];
+  momentums: FloatArray[] | null;
+  averages: FloatArray[] | null;
+  accumulators: FloatArray[] | null;
+}
+
+/** Lists for a step over n tensors, with the state lists `config` has. */
+export function newStepLists(n: number, config: OptimizerConfig): StepLists {
+  const list = <T>(on: boolean): T[] | null => (on ? new Array<T>(n) : null);
+  return {
+    vars: new Array(n),
+    grads: new Array(n).fill(null),
+    momentums: list(config.momentum !== 0),
+    averages: list(config.useEma),
+    accumulators: list(!!config.gradientAccumulationSteps),
+  };
 }

@@ -4,7 +4,7 @@
 import {
   callVariables,
   checkGradients,
-  checkVariableList,
+  checkReplacements,
   checkVariables,
   splitPairs,
   WrittenMemory,
@@ -13,10 +13,8 @@ import {
 } from './call-checks.js';
 import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
-import { firstOverlap } from './memory.js';
 import { backend } from './load.js';
-import type { FloatArray } from './native.js';
-import { StepPlan, type StepInput } from './plan.js';
+import { newStepLists, StepPlan, type StepInput, type StepLists } from './plan.js';
 import { invalid } from './checks.js';
 import { RateSource } from './learning-rate.js';
 import { Variable } from './variable.js';
@@ -26,15 +24,6 @@ export type { Gradient } from './call-checks.js';
 export type { StateDict } from './checkpoint.js';
 
 const NONE: readonly never[] = Object.freeze([]); // what #call and #input hold between steps
-
-/** The lists a backend step reads, in the plan's order. */
-interface StepLists {
-  vars: FloatArray[];
-  grads: (FloatArray | null)[];
-  momentums: FloatArray[] | null;
-  averages: FloatArray[] | null;
-  accumulators: FloatArray[] | null;
-}
 
 /** Keras 3 `keras.optimizers.SGD`, updating the caller's typed arrays in place. */
 export class SGD {
@@ -168,23 +157,7 @@ export class SGD {
   rebind(variables: Variable[]): void {
     this.#checkIdle('rebind');
     if (!this.#built) throw new Error('rebind: this optimizer is not built yet: call build(variables) or apply() first');
-    checkVariableList(variables, 'variables');
-    if (variables.length !== this.#vars.length) {
-      throw new RangeError(`rebind: got ${variables.length} variables, but this optimizer is built on ${this.#vars.length}`);
-    }
-    variables.forEach((v, i) => {
-      const old = this.#vars[i];
-      if (v.path !== old.path || v.dtype !== old.dtype || v.shape.join() !== old.shape.join()) {
-        throw new RangeError(
-          `rebind: variables[${i}] is '${v.path}' ${v.dtype} [${v.shape.join(', ')}], ` +
-            `but the optimizer's variable there is '${old.path}' ${old.dtype} [${old.shape.join(', ')}]`,
-        );
-      }
-    });
-    const state = [...this.#averages, ...this.#accumulators, ...this.#momentums];
-    const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
-    if (overlap)
-      throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+    checkReplacements(this.#vars, variables, [...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#decay.replace(this.#vars, variables);
     this.#bindVariables(variables);
   }
@@ -264,7 +237,7 @@ export class SGD {
       if (!this.#prepare(grads, variables)) return;
       const raw = this.#call.raw;
       // Lists of its own: the backend holds them until the step is done.
-      const lists = this.#fillLists(this.#newLists());
+      const lists = this.#fillLists(newStepLists(this.#vars.length, this.#config));
       this.#call.grads = NONE;
       await backend.impl.stepAsync(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
       this.#iteration.value[0] = raw + 1;
@@ -334,20 +307,6 @@ export class SGD {
     return lists;
   }
 
-  /** Empty lists for every built variable, with the state lists this config has. */
-  #newLists(): StepLists {
-    const c = this.#config;
-    const n = this.#vars.length;
-    const list = <T>(on: boolean): T[] | null => (on ? new Array<T>(n) : null);
-    return {
-      vars: new Array(n),
-      grads: new Array(n).fill(null),
-      momentums: list(c.momentum !== 0),
-      averages: list(c.useEma),
-      accumulators: list(!!c.gradientAccumulationSteps),
-    };
-  }
-
   /** The variables the optimizer is built on, or null before it is built. */
   #builtList(): readonly Variable[] | null {
     return this.#built ? this.#vars : null;
@@ -377,7 +336,7 @@ export class SGD {
     if (c.useEma) this.#averages = this.#slots('average');
     if (c.gradientAccumulationSteps) this.#accumulators = this.#slots('gradient_accumulator');
     if (c.momentum !== 0) this.#momentums = this.#slots('momentum');
-    this.#lists = this.#newLists();
+    this.#lists = newStepLists(this.#vars.length, this.#config);
     this.#bindVariables(variables);
     this.#built = true;
   }
