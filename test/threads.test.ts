@@ -10,7 +10,10 @@ const f = Math.fround;
 const defaultThreads = numThreads();
 afterEach(() => setNumThreads(defaultThreads));
 
-/** numpy's pairwise float32 sum of squares (SPEC.md 4.4), written independently of the kernel. */
+/**
+ * numpy's pairwise float32 sum of squares (SPEC.md 4.4): the oracle for native/kernels/pairwise.h and
+ * the threaded norm in native/step.cc. Written from the SPEC on purpose, not from the C++: keep it independent.
+ */
 function pairwiseSumsq(a: Float32Array, off = 0, n = a.length): number {
   if (n < 8) {
     let r = 0;
