@@ -1,7 +1,7 @@
 // Checks of the lists one call passes (variables, gradients), before anything is written.
 import { invalid } from './checks.js';
 import { describe } from './python.js';
-import { DisjointArrays, firstOverlap } from './memory.js';
+import { bufferOf, DisjointArrays, firstOverlap, isShared } from './memory.js';
 import type { FloatArray } from './native.js';
 import { Variable } from './variable.js';
 
@@ -109,6 +109,30 @@ export function checkReplacements(
   const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
   if (overlap)
     throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+}
+
+/**
+ * A step that runs off this thread reads raw memory while JavaScript goes on: a buffer
+ * that can shrink under it cannot be made safe (Node-API cannot pin it), so resizable
+ * ArrayBuffers are refused there. (SharedArrayBuffers only grow: they are fine.)
+ */
+export function checkFixedMemory(grads: readonly Gradient[], vars: readonly Variable[]): void {
+  const resizable = (a: ArrayBufferView) => {
+    const buffer = bufferOf(a);
+    return (buffer as ArrayBuffer & { resizable?: boolean }).resizable === true && !isShared(buffer);
+  };
+  vars.forEach((v, i) => {
+    if (resizable(v.value))
+      throw new TypeError(
+        `applyAsync: variables[${i}] ('${v.path}') is on a resizable ArrayBuffer, which a step off the main thread cannot use safely: use apply(), or a fixed-length buffer`,
+      );
+  });
+  grads.forEach((g, i) => {
+    if (g && resizable(g))
+      throw new TypeError(
+        `applyAsync: grads[${i}] is on a resizable ArrayBuffer, which a step off the main thread cannot use safely: use apply(), or a fixed-length buffer`,
+      );
+  });
 }
 
 /** What the step writes: every variable and state array, asked which one a gradient overlaps. */
