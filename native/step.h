@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <vector>
 #include "kernels/step_types.h"
+#include "memory.h"
 
 namespace sgd {
 
@@ -26,6 +27,7 @@ struct Step {
   std::vector<double> leaf_sums;  // their results (float32 sums are held exactly)
   std::vector<Piece> chunks;      // fused pass: fixed slices of every tensor
   std::vector<double> sums;       // per-tensor sums of squares, in call order
+  std::vector<Range> ranges;      // the memory the step touches, for the sharing checks
 
   std::size_t size() const { return is_f64.size(); }
 
@@ -44,6 +46,7 @@ struct Step {
     f64.clear();
     is_f64.clear();
     index.clear();
+    ranges.clear();
   }
 };
 
