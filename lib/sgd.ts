@@ -28,6 +28,19 @@ export type { StateDict } from './checkpoint.js';
 
 const NONE: readonly never[] = Object.freeze([]); // what #call and #input hold between steps
 
+/** A copy of an array argument (each element read once), or the argument itself to be refused by the checks. */
+function snapshot<T>(list: T): T {
+  return (Array.isArray(list) ? Array.from(list) : list) as T;
+}
+
+/** `list` copied into `into` (reused: no allocation per step), each element read once. */
+function readOnce<T>(list: readonly T[], into: T[]): T[] {
+  const n = list.length;
+  into.length = n;
+  for (let i = 0; i < n; ++i) into[i] = list[i];
+  return into;
+}
+
 /** Keras 3 `keras.optimizers.SGD`, updating the caller's typed arrays in place. */
 export class SGD {
   readonly #config: OptimizerConfig;
@@ -51,6 +64,7 @@ export class SGD {
     checked: { converted: null, missing: 0 } as CheckedGradients,
   };
   readonly #input: StepInput<Variable>;
+  readonly #args = { grads: [] as Gradient[], vars: [] as Variable[] }; // the call's lists, read once
   #lists: StepLists = { vars: [], grads: [], momentums: null, averages: null, accumulators: null };
   #inStep = false; // a step is being prepared or run on this thread (user code may run meanwhile)
   #inFlight = 0; // applyAsync steps not yet settled
@@ -150,8 +164,9 @@ export class SGD {
   build(variables: Variable[]): void {
     this.#checkIdle('build');
     if (this.#built) return;
-    checkVariableList(variables, 'variables');
-    this.#build(variables);
+    const list = snapshot(variables);
+    checkVariableList(list, 'variables');
+    this.#build(list);
   }
 
   /**
@@ -162,6 +177,7 @@ export class SGD {
   rebind(variables: Variable[]): void {
     this.#checkIdle('rebind');
     if (!this.#built) throw new Error('rebind: this optimizer is not built yet: call build(variables) or apply() first');
+    variables = snapshot(variables);
     checkReplacements(this.#vars, variables, [...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#decay.replace(this.#vars, variables);
     this.#bindVariables(variables);
@@ -174,15 +190,16 @@ export class SGD {
       throw invalid(TypeError, 'excludeFromWeightDecay', 'options', 'an object', options, { named: false });
     }
     const { variables, varNames } = options;
-    if (variables !== undefined) checkVariables(variables, 'variables', this.#builtList());
-    this.#decay.set(variables, varNames);
+    const list = snapshot(variables);
+    if (list !== undefined) checkVariables(list, 'variables', this.#builtList());
+    this.#decay.set(list, varNames);
   }
 
   /** Copies the moving averages into the variables (position by position), when `useEma` is on. */
   finalizeVariableValues(variables?: Variable[]): void {
     this.#checkIdle('finalizeVariableValues');
     if (!this.#config.useEma) return;
-    const list = variables ?? this.#vars;
+    const list = snapshot(variables) ?? this.#vars;
     checkVariables(list, 'variables', this.#builtList());
     if (list.length !== this.#averages.length) {
       throw new RangeError(
@@ -228,8 +245,7 @@ export class SGD {
     } finally {
       this.#inStep = false;
       this.#lists.grads.fill(null); // do not keep the caller's gradients alive
-      this.#call.grads = NONE;
-      this.#call.vars = NONE;
+      this.#forgetCall();
     }
     this.#iteration.value[0] = this.#call.raw + 1;
   }
@@ -252,8 +268,7 @@ export class SGD {
         step = this.#launch(() => newStepLists(this.#vars.length, this.#config), backend.impl.stepAsync);
       } finally {
         this.#inStep = false;
-        this.#call.grads = NONE;
-        this.#call.vars = NONE;
+        this.#forgetCall();
       }
       const raw = this.#call.raw;
       await step;
@@ -296,9 +311,12 @@ export class SGD {
    * Checks a call and decides the whole step before anything is written (into #call and
    * the plan), building the optimizer on first use; false for `apply([])`, which does nothing.
    */
-  #prepare(grads: Gradient[], variables: Variable[] | undefined): boolean {
-    if (!Array.isArray(grads)) throw invalid(TypeError, 'apply', 'grads', 'an array', grads, { named: false });
+  #prepare(gradsArg: Gradient[], variablesArg: Variable[] | undefined): boolean {
+    if (!Array.isArray(gradsArg)) throw invalid(TypeError, 'apply', 'grads', 'an array', gradsArg, { named: false });
+    // Each list is read once (a Proxy or a getter cannot show the checks one thing and the step another).
+    const grads = readOnce(gradsArg, this.#args.grads);
     if (grads.length === 0) return false; // Keras: an empty list is a no-op, the counter included.
+    const variables = Array.isArray(variablesArg) ? readOnce(variablesArg, this.#args.vars) : variablesArg;
     const vars = callVariables(grads, variables, this.#builtList(), this.#index);
     const call = this.#call;
     // Before the first build the call's variables are all the step writes.
@@ -385,6 +403,14 @@ export class SGD {
     this.#lists = newStepLists(this.#vars.length, this.#config);
     this.#bindVariables(variables);
     this.#built = true;
+  }
+
+  /** Drops the references to the caller's lists once a step has been handed to the backend. */
+  #forgetCall(): void {
+    this.#call.grads = NONE;
+    this.#call.vars = NONE;
+    this.#args.grads.fill(null);
+    this.#args.vars.fill(null as unknown as Variable);
   }
 
   /** Undoes #build (the first step was refused). */

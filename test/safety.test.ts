@@ -91,6 +91,34 @@ describe('memory sharing is judged by the real memory', () => {
   });
 });
 
+describe('the lists of a call', () => {
+  it('are read once: a Proxy cannot show the checks one list and the step another', () => {
+    const w = new Variable(f32(1, 2), { name: 'w' });
+    const reads = new Map<string, number>();
+    const counted = <T extends object>(name: string, list: T[], swap?: T) =>
+      new Proxy(list, {
+        get(target, key) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) {
+            reads.set(`${name}[${key}]`, (reads.get(`${name}[${key}]`) ?? 0) + 1);
+            if (swap && reads.get(`${name}[${key}]`)! > 1) return swap; // a second read would see something else
+          }
+          return Reflect.get(target, key);
+        },
+      });
+    const opt = new SGD({ weightDecay: 0.1, clipnorm: 1 });
+    opt.apply(counted('grads', [f32(1, 1)], f32(9, 9)), counted('variables', [w])); // builds
+    expect([...reads.values()]).toEqual([1, 1]);
+    reads.clear();
+    opt.apply(counted('grads', [f32(1, 1)], f32(9, 9)), counted('variables', [w])); // built
+    expect([...reads.values()]).toEqual([1, 1]);
+    const reference = new Variable(f32(1, 2));
+    const plain = new SGD({ weightDecay: 0.1, clipnorm: 1 });
+    plain.apply([f32(1, 1)], [reference]);
+    plain.apply([f32(1, 1)], [reference]);
+    expect(w.value).toEqual(reference.value);
+  });
+});
+
 describe('user code inside a step', () => {
   it('cannot start another step of the same optimizer (it ran two steps and counted one)', () => {
     const w = new Variable(f32(1), { name: 'w' });
