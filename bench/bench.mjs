@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { SGD, Variable, isa, numThreads, setNumThreads } from '../dist/index.mjs';
+import { modelRows } from './models.mjs';
 
 const QUICK = process.argv.includes('--quick'); // smaller sizes, for a fast look
 const SIZES = QUICK ? [1e3, 1e4, 1e5, 1e6] : [1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
@@ -185,6 +186,22 @@ for (const w of workloads) {
   log(`${w.name.padEnd(36)}  ${String(w.total).padEnd(11)}  ${String(w.threads).padStart(3)}  ${fmt(w.many * 1e3).padStart(12)}  ${Number.isNaN(w.one) ? '          -' : fmt(w.one * 1e3).padStart(11)}  ${Number.isNaN(w.one) ? '' : fmt(w.many / w.one, 2).padStart(8)}`);
 }
 
+// The model sizes Node users train, against the C reference and the plain JS loop.
+const IRIS = [4 * 16, 16, 16 * 3, 3];
+const models = modelRows({
+  measure,
+  sgdStep,
+  threads: THREADS,
+  quick: QUICK,
+  models: [['Iris MLP 4-16-3', IRIS], ['1e3', [1e3]], ['1e5', [1e5]], ['1e6', [1e6]], ['1e7', [1e7]], ['MLP 784-512-256-10', MLP], ['ResNet-50', resnet50Shapes()]],
+});
+const us = (s) => fmt(s * 1e6);
+log('\nModel steps, momentum 0.9 (µs per step; x C = sgd-native time / C reference time, lower is better)');
+log('dtype    model                  thr   sgd-native      C ref    JS loop     x C   x JS loop');
+for (const r of models) {
+  log(`${r.dtype}  ${r.name.padEnd(21)}  ${String(r.threads).padStart(3)}  ${us(r.sgd).padStart(10)}  ${Number.isNaN(r.c) ? '         -' : us(r.c).padStart(9)}  ${us(r.js).padStart(9)}  ${Number.isNaN(r.c) ? '     -' : fmt(r.sgd / r.c).padStart(6)}  ${fmt(r.sgd / r.js).padStart(10)}`);
+}
+
 // Latency of a small step through the whole public API.
 setNumThreads(1);
 const small = new Variable(new Float32Array(1000));
@@ -213,6 +230,10 @@ for (const r of rows) {
 md.push('\n## Many tensors (float32 momentum, ms per step)\n\n| workload | parameters | tensors | threads | many tensors | one tensor of the same size | ratio |\n|---|---|---|---|---|---|---|');
 for (const w of workloads) {
   md.push(`| ${w.name} | ${w.total} | ${w.tensors} | ${w.threads} | ${fmt(w.many * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.one * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.many / w.one, 2)} |`);
+}
+md.push('\n## Model steps (momentum 0.9, µs per step; x C and x JS loop: sgd-native time divided by theirs, lower is better)\n\n| dtype | model | threads | sgd-native | C reference | plain JS loop | x C | x JS loop |\n|---|---|---|---|---|---|---|---|');
+for (const r of models) {
+  md.push(`| ${r.dtype} | ${r.name} | ${r.threads} | ${us(r.sgd)} | ${Number.isNaN(r.c) ? '-' : us(r.c)} | ${us(r.js)} | ${Number.isNaN(r.c) ? '-' : fmt(r.sgd / r.c)} | ${fmt(r.sgd / r.js)} |`);
 }
 md.push(`\nA 1e3-element float32 momentum step through the public \`opt.apply()\`: **${fmt(latency * 1e9, 0)} ns** (median).\n`);
 md.push('![ns per element](chart.svg)\n');

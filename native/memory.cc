@@ -9,11 +9,16 @@ namespace {
 
 const char* list_name(Role r) {
   switch (r) {
-    case Role::kVariable: return "variables";
-    case Role::kGrad: return "grads";
-    case Role::kMomentum: return "momentums";
-    case Role::kAverage: return "averages";
-    case Role::kAccumulator: return "accumulators";
+    case Role::kVariable:
+      return "variables";
+    case Role::kGrad:
+      return "grads";
+    case Role::kMomentum:
+      return "momentums";
+    case Role::kAverage:
+      return "averages";
+    case Role::kAccumulator:
+      return "accumulators";
   }
   return "?";
 }
@@ -36,8 +41,9 @@ std::string conflict_locked(const std::vector<Range>& ranges) {
   for (const Range& r : ranges)
     for (const Entry& e : registry)
       if ((r.writes() || e.range.writes()) && overlap(r, e.range))
-        return name(r) + " uses memory that an async step still running uses (another optimizer's applyAsync, or the "
-                         "same arrays stepped twice at once); await it first";
+        return name(r) +
+               " uses memory that an async step still running uses (another optimizer's applyAsync, or the "
+               "same arrays stepped twice at once); await it first";
   return "";
 }
 
@@ -51,7 +57,8 @@ std::string check_disjoint(std::vector<Range>& ranges) {
   });
   const auto first_read = std::find_if(ranges.begin(), ranges.end(), [](const Range& r) { return !r.writes(); });
   for (auto it = ranges.begin(); it != first_read && it + 1 != first_read; ++it)
-    if (overlap(*it, *(it + 1))) return name(*(it + 1)) + " shares memory with " + name(*it) + ", which the step writes";
+    if (overlap(*it, *(it + 1)))
+      return name(*(it + 1)) + " shares memory with " + name(*it) + ", which the step writes";
   for (auto g = first_read; g != ranges.end(); ++g) {
     // Written ranges are disjoint and sorted: only the last one starting before g ends can reach g.
     auto w = std::lower_bound(ranges.begin(), first_read, g->end,
