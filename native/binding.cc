@@ -167,9 +167,14 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
     }
   }
   // The real addresses: two JS objects (a SharedArrayBuffer and its clone) may map the same memory.
-  std::string why = sgd::check_disjoint(st.ranges);
-  if (!why.empty()) fail_range(env, "step(): " + why);
-  why = sgd::in_flight::conflict(st.ranges);
+  // (The same memory as the last step checked needs no new check: the common case.)
+  if (st.ranges != st.checked) {
+    st.sorted = st.ranges;
+    const std::string why = sgd::check_disjoint(st.sorted);
+    if (!why.empty()) fail_range(env, "step(): " + why);
+    st.checked = st.ranges;
+  }
+  const std::string why = sgd::in_flight::conflict(st.ranges);
   if (!why.empty()) throw Napi::Error::New(env, "step(): " + why);
 }
 

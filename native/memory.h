@@ -16,6 +16,10 @@ struct Range {
   Role role;
   uint32_t tensor;  // position in the call
   bool writes() const { return role != Role::kGrad; }
+  bool operator==(const Range& o) const {
+    return begin == o.begin && end == o.end && role == o.role && tensor == o.tensor;
+  }
+  bool operator!=(const Range& o) const { return !(*this == o); }
 };
 
 // What the step writes must not overlap itself, and gradients must not overlap what it

@@ -29,6 +29,8 @@ struct Step {
   std::vector<std::size_t> task_begin;  // task i runs chunks [task_begin[i], task_begin[i + 1])
   std::vector<double> sums;             // per-tensor sums of squares, in call order
   std::vector<Range> ranges;            // the memory the step touches, for the sharing checks
+  std::vector<Range> checked;           // the ranges of the last step found disjoint
+  std::vector<Range> sorted;            // scratch for the check
 
   std::size_t size() const { return is_f64.size(); }
 
