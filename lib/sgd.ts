@@ -4,10 +4,14 @@
 import {
   callVariables,
   checkGradients,
+  checkFinalize,
   checkFixedMemory,
   checkReplacements,
   checkVariableList,
   checkVariables,
+  missingGradients,
+  readOnce,
+  snapshot,
   splitPairs,
   WrittenMemory,
   type CheckedGradients,
@@ -27,19 +31,6 @@ export type { Gradient } from './call-checks.js';
 export type { StateDict } from './checkpoint.js';
 
 const NONE: readonly never[] = Object.freeze([]); // what #call and #input hold between steps
-
-/** A copy of an array argument (each element read once), or the argument itself to be refused by the checks. */
-function snapshot<T>(list: T): T {
-  return (Array.isArray(list) ? Array.from(list) : list) as T;
-}
-
-/** `list` copied into `into` (reused: no allocation per step), each element read once. */
-function readOnce<T>(list: readonly T[], into: T[]): T[] {
-  const n = list.length;
-  into.length = n;
-  for (let i = 0; i < n; ++i) into[i] = list[i];
-  return into;
-}
 
 /** Keras 3 `keras.optimizers.SGD`, updating the caller's typed arrays in place. */
 export class SGD {
@@ -201,20 +192,7 @@ export class SGD {
     if (!this.#config.useEma) return;
     const list = snapshot(variables) ?? this.#vars;
     checkVariables(list, 'variables', this.#builtList());
-    if (list.length !== this.#averages.length) {
-      throw new RangeError(
-        `The length of model variables (${list.length}) to override does not match the length of model ` +
-          `variables stored in the optimizer (${this.#averages.length}). Please check if the optimizer was ` +
-          'called on your model.',
-      );
-    }
-    list.forEach((v, i) => {
-      if (v.value.length !== this.#averages[i].value.length) {
-        throw new RangeError(
-          `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`,
-        );
-      }
-    });
+    checkFinalize(list, this.#averages);
     list.forEach((v, i) => v.value.set(this.#averages[i].value));
   }
 
@@ -377,10 +355,7 @@ export class SGD {
   }
 
   #warnMissing(grads: readonly Gradient[], vars: readonly Variable[]): void {
-    const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
-    const message =
-      `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
-      'If using `model.compile()`, did you forget to provide a `loss` argument?';
+    const message = missingGradients(grads, vars);
     if (this.#warned.has(message)) return;
     this.#warned.add(message);
     warn(message);
