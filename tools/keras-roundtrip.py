@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks that real Keras 3 continues from files sgd-native wrote.
 
-Usage: keras-roundtrip.py FIXTURE.json WRITTEN.keras [WRITTEN.weights.h5]
+Usage: keras-roundtrip.py FIXTURE.json WRITTEN.keras WRITTEN.weights.h5|- [FIXTURE.json ...]
+       (one triple per fixture; '-' when there is no weights file to check)
 
 The files hold the state of the fixture's `expected_after_load` (the fixture's own file
 read by sgd-native, then `grads_after_load` applied by sgd-native). This script opens the
@@ -67,22 +68,27 @@ def continue_training(model, fixture, label):
     compare(model, fixture["expected_after_write"], f"{label} after {len(fixture['grads_after_write'])} more Keras steps")
 
 
-def main(argv):
-    if len(argv) not in (3, 4):
-        raise SystemExit(__doc__)
-    with open(argv[1]) as f:
+def check(fixture_path, keras_path, weights_path):
+    with open(fixture_path) as f:
         fixture = json.load(f)
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, fixture {fixture['id']}")
-    model = keras.saving.load_model(argv[2])
-    continue_training(model, fixture, os.path.basename(argv[2]))
-    if len(argv) == 4:
+    model = keras.saving.load_model(keras_path)
+    continue_training(model, fixture, os.path.basename(keras_path))
+    if weights_path != "-":
         # A second copy of the model with every weight and optimizer variable zeroed, then the weights file.
-        other = keras.saving.load_model(argv[2])
+        other = keras.saving.load_model(keras_path)
         for v in other.weights + other.optimizer.variables:
             v.assign(np.zeros(v.shape, dtype=v.dtype))
-        other.load_weights(argv[3])
-        continue_training(other, fixture, os.path.basename(argv[3]))
+        other.load_weights(weights_path)
+        continue_training(other, fixture, os.path.basename(weights_path))
+
+
+def main(args):
+    if not args or len(args) % 3 != 0:
+        raise SystemExit(__doc__)
+    for i in range(0, len(args), 3):
+        check(*args[i : i + 3])
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main(sys.argv[1:])

@@ -90,16 +90,22 @@ export async function readStoreTree(file: string): Promise<StoreTree> {
   }
 }
 
-/** Reads an HDF5 file given as bytes (e.g. the model.weights.h5 inside a .keras zip). */
-export async function readStoreTreeFromBytes(bytes: Uint8Array): Promise<StoreTree> {
+/** Runs `fn` on a file path in a fresh temporary folder, removed afterwards. */
+async function inTempFile<T>(fn: (file: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sgd-native-keras-'));
   try {
-    const file = path.join(dir, 'model.weights.h5');
-    writeFileSync(file, bytes);
-    return await readStoreTree(file);
+    return await fn(path.join(dir, 'model.weights.h5'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Reads an HDF5 file given as bytes (e.g. the model.weights.h5 inside a .keras zip). */
+export function readStoreTreeFromBytes(bytes: Uint8Array): Promise<StoreTree> {
+  return inTempFile((file) => {
+    writeFileSync(file, bytes);
+    return readStoreTree(file);
+  });
 }
 
 /** What to write: group path ('' for the root) → its `name` attribute and its datasets in order. */
@@ -127,13 +133,9 @@ export async function writeStoreTree(file: string, tree: WriteTree): Promise<voi
 }
 
 /** The bytes of a weights file written to a temporary place. */
-export async function writeStoreTreeToBytes(tree: WriteTree): Promise<Uint8Array> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sgd-native-keras-'));
-  try {
-    const file = path.join(dir, 'model.weights.h5');
+export function writeStoreTreeToBytes(tree: WriteTree): Promise<Uint8Array> {
+  return inTempFile(async (file) => {
     await writeStoreTree(file, tree);
     return readFileSync(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
