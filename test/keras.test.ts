@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { homedir, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SGD, Variable } from '../lib/index.js';
 import {
   KerasFormatError,
@@ -42,6 +42,10 @@ interface Fixture {
 const IDS = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
 const fixture = (id: string): Fixture => JSON.parse(readFileSync(path.join(DIR, `${id}.json`), 'utf8'));
 const file = (id: string, ext: string) => path.join(DIR, `${id}${ext}`);
+
+// h5wasm compiles its WebAssembly module on first use: seconds natively, tens of seconds
+// under CPU emulation (the qemu runs of CI), so outside any one test's time limit.
+beforeAll(() => h5(), 600_000);
 
 const TMP = mkdtempSync(path.join(tmpdir(), 'sgd-native-keras-test-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
