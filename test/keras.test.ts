@@ -22,6 +22,8 @@ import { CONFORMANCE_DIR } from './helpers.js';
 
 const ROOT = path.join(__dirname, '..');
 const DIR = path.join(CONFORMANCE_DIR, 'keras-files');
+// Our own Keras files for the layer types the public fixtures do not have (tools/make-keras-fixtures.py).
+const LAYERS_DIR = path.join(__dirname, 'keras-layers');
 const canSpawn = !process.env.SGD_TEST_NO_SPAWN;
 
 interface Tensor { path: string; shape: number[]; values: number[]; trainable?: boolean; dtype?: string }
@@ -39,9 +41,12 @@ interface Fixture {
   expected_after_write: State;
 }
 
-const IDS = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-const fixture = (id: string): Fixture => JSON.parse(readFileSync(path.join(DIR, `${id}.json`), 'utf8'));
-const file = (id: string, ext: string) => path.join(DIR, `${id}${ext}`);
+const idsIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+const PUBLIC_IDS = idsIn(DIR);
+const IDS = [...PUBLIC_IDS, ...idsIn(LAYERS_DIR)];
+const dirOf = (id: string) => (PUBLIC_IDS.includes(id) ? DIR : LAYERS_DIR);
+const fixture = (id: string): Fixture => JSON.parse(readFileSync(path.join(dirOf(id), `${id}.json`), 'utf8'));
+const file = (id: string, ext: string) => path.join(dirOf(id), `${id}${ext}`);
 
 // h5wasm compiles its WebAssembly module on first use: seconds natively, tens of seconds
 // under CPU emulation (the qemu runs of CI), so outside any one test's time limit.
@@ -87,7 +92,8 @@ function editedKeras(id: string, edit: (config: any) => void, extra: Record<stri
 
 describe('the keras-files fixtures', () => {
   it('are all here', () => {
-    expect(IDS.length).toBeGreaterThanOrEqual(3);
+    expect(PUBLIC_IDS.length).toBeGreaterThanOrEqual(3);
+    expect(IDS.length).toBeGreaterThanOrEqual(6);
     for (const id of IDS) for (const ext of ['.keras', '.weights.h5']) expect(existsSync(file(id, ext)), `${id}${ext}`).toBe(true);
   });
 
@@ -106,6 +112,7 @@ describe.each(IDS)('%s', (id) => {
     const run = await readKerasFile(file(id, '.keras'));
     expect(run.weights.map((w) => w.path)).toEqual(fx.at_save.weights.map((w) => w.path));
     expect(run.weights.map((w) => w.trainable)).toEqual(fx.at_save.weights.map((w) => w.trainable));
+    expect(run.weights.map((w) => [...w.shape])).toEqual(fx.at_save.weights.map((w) => w.shape));
     expect(run.weights.every((w) => w.dtype === 'float32')).toBe(true);
     expect(run.trainableVariables.map((w) => w.path)).toEqual(fx.trainable_variables.map((v) => v.path));
     expect(run.trainableVariables.every((v) => run.weights.includes(v))).toBe(true);
