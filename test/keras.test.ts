@@ -279,6 +279,8 @@ describe('what is refused, with a clear error', () => {
     writeFileSync(npz, zipSync({ 'config.json': entries['config.json'], 'model.weights.npz': new Uint8Array(4) }));
     await expect(readKerasFile(npz)).rejects.toThrow(/npz weights; sgd-native\/keras reads \.keras files with a model\.weights\.h5/);
     await expect(readKerasFile(path.join(TMP, 'missing.keras'))).rejects.toThrow(/ENOENT/);
+    await expect(readKerasWeights(notZip)).rejects.toThrow(/is not an HDF5 file/);
+    await expect(readKerasWeights(path.join(TMP, 'missing.weights.h5'))).rejects.toThrow(/ENOENT/);
   });
 
   it('writing: wrong file names, weights that do not fit, an optimizer not built on the model, a function learning rate', async () => {
@@ -326,6 +328,28 @@ describe('other models and options', () => {
     expect(back.optimizer!.getConfig()).toEqual(opt.getConfig());
     expect(back.optimizer!.iterations).toBe(0);
     expect(back.optimizer!.variables.length).toBe(opt.variables.length);
+  });
+
+  it('an optimizer compiled but never built (no step taken) starts afresh, as in Keras', async () => {
+    const run = await readKerasFile(file('seq_nesterov_wd_ema', '.keras'));
+    const unbuilt = SGD.fromConfig({ ...run.optimizer!.getConfig(), momentum: 0, use_ema: false });
+    unbuilt.build(run.trainableVariables); // iteration and learning rate only, as Keras saves an unbuilt SGD
+    const plain = tmp('.keras');
+    await writeKerasFile(plain, { config: run.config, weights: run.weights, optimizer: unbuilt });
+    const entries = unzipSync(readFileSync(plain));
+    const f = tmp('.keras');
+    writeFileSync(f, zipSync({ ...entries, 'config.json': strToU8(JSON.stringify(run.config)) }, { level: 0 }));
+    const back = await readKerasFile(f);
+    expect(back.optimizer!.getConfig()).toEqual(run.optimizer!.getConfig());
+    expect(back.optimizer!.iterations).toBe(0);
+    expect(back.optimizer!.variables.slice(2).every((v) => v.value.every((x) => x === 0))).toBe(true);
+  });
+
+  it('readKerasWeights takes a KerasRun in place of its config', async () => {
+    const run = await readKerasFile(file('seq_nesterov_wd_ema', '.keras'));
+    const w = await readKerasWeights(file('seq_nesterov_wd_ema', '.weights.h5'), run);
+    expect(w.config).toBe(run.config);
+    expect(w.optimizer!.iterations).toBe(run.optimizer!.iterations);
   });
 
   it('a run without an optimizer is written without optimizer state', async () => {

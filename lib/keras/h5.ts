@@ -1,7 +1,7 @@
 // HDF5 through h5wasm (the HDF5 C library compiled to WebAssembly). h5wasm is
 // ESM-only and loads its wasm module asynchronously: it is imported once, on the
 // first use, so that both the CommonJS and the ESM builds of this package can use it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { KerasFormatError } from './model.js';
@@ -60,8 +60,26 @@ function readArray(ds: InstanceType<H5['Dataset']>, where: string): Array_ {
   return { shape, values };
 }
 
+const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Whether a file is HDF5: its signature at offset 0, 512, 1024, 2048, ... (after a user block). Throws ENOENT & co. */
+function isHdf5(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      if (readSync(fd, head, 0, 8, at) === 8 && head.equals(SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads every `vars` group of an HDF5 file written by Keras. */
 export async function readStoreTree(file: string): Promise<StoreTree> {
+  if (!isHdf5(file)) throw new KerasFormatError(`${file} is not an HDF5 file`);
   const h5mod = await h5();
   const f = new h5mod.File(path.resolve(file), 'r');
   try {

@@ -144,6 +144,9 @@ function restoreOptimizer(opt: SGD, trainable: Variable[], store: OptimizerStore
   if (!store) return;
   const own = opt.variables;
   const count = Object.keys(store).length;
+  // An optimizer compiled but never built (no step taken) saved only its iteration count and
+  // learning rate: Keras starts such a run afresh, and so do we.
+  if (count !== own.length && count <= 2 && Number(store['0']?.[0]) === 0) return;
   if (count !== own.length) {
     throw new KerasFormatError(
       `${source}: the saved optimizer has ${count} variables, but an SGD with this config built on the model's ` +
@@ -177,13 +180,13 @@ export async function readKerasFile(path: string): Promise<KerasRun> {
   const bytes = readFileSync(path);
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(bytes, { filter: (f) => ['config.json', 'metadata.json', 'model.weights.h5', 'model.weights.npz', 'model.weights.json'].includes(f.name) });
+    entries = unzipSync(bytes, { filter: (f) => ['config.json', 'metadata.json', 'model.weights.h5', 'model.weights.npz'].includes(f.name) });
   } catch (e) {
     throw new KerasFormatError(`${path} is not a .keras file (not a zip archive: ${(e as Error).message})`);
   }
   if (!entries['config.json']) throw new KerasFormatError(`${path} is not a .keras file (it has no config.json)`);
   if (!entries['model.weights.h5']) {
-    const other = entries['model.weights.npz'] ? 'npz weights' : entries['model.weights.json'] ? 'sharded weights' : 'no weights';
+    const other = entries['model.weights.npz'] ? 'npz weights' : 'no weights';
     throw new KerasFormatError(`${path}: ${other}; sgd-native/keras reads .keras files with a model.weights.h5`);
   }
   const config = JSON.parse(strFromU8(entries['config.json'])) as Json;
@@ -198,17 +201,20 @@ export async function readKerasFile(path: string): Promise<KerasRun> {
  * a parsed config.json) to get the weights as Variables and, with an SGD in its compile
  * config, the optimizer built and loaded. The optimizer's raw store is always returned.
  */
-export async function readKerasWeights(path: string, config?: Json | null): Promise<KerasWeights> {
+export async function readKerasWeights(path: string, config?: Json | KerasRun | null): Promise<KerasWeights> {
   checkPath(path, 'readKerasWeights');
+  if (path.endsWith('.json')) throw new KerasFormatError(`${path}: sharded weights (a .weights.json index) are not supported; save with max_shard_size=None`);
   const tree = await readStoreTree(path);
   const layers = [...tree.groups]
     .filter(([group]) => group.startsWith('layers/'))
     .map(([group, { name, vars }]) => ({ group, name, arrays: Object.keys(vars).sort((a, b) => Number(a) - Number(b)).map((k) => vars[k]) }));
   const optimizerStore = optimizerStoreFrom(tree);
-  if (config === undefined || config === null) {
+  // A KerasRun given instead of its config: take its config.
+  const modelConfig = isObject(config) && config.class_name === undefined && 'weights' in config ? (config.config as Json) : (config as Json | null | undefined);
+  if (modelConfig === undefined || modelConfig === null) {
     return { config: null, weights: null, trainableVariables: null, optimizer: null, optimizerStore, layers };
   }
-  const run = runFrom(config, tree, path);
+  const run = runFrom(modelConfig, tree, path);
   return { ...run, optimizerStore, layers };
 }
 

@@ -201,7 +201,7 @@ export function planModel(modelConfig: unknown): ModelPlan {
     }
     const layerClass = entry.class_name;
     // Sequential's `layers` leaves its InputLayer out; Functional's keeps it.
-    if (kind(className) === 'Sequential' && layerClass === 'InputLayer') continue;
+    if (className === 'Sequential' && layerClass === 'InputLayer') continue;
     const config = entry.config;
     const layerName = typeof config.name === 'string' ? config.name : String(entry.name ?? `layer_${i}`);
     const where = `layer '${layerName}' (${layerClass})`;
@@ -230,10 +230,6 @@ export function planModel(modelConfig: unknown): ModelPlan {
   // every mapped layer already lists them in that order (BatchNormalization's moving
   // statistics come last), so model.weights is the concatenation.
   return { kind: className, name, layers, variables: layers.flatMap((l) => l.variables) };
-}
-
-function kind(className: string): 'Sequential' | 'Functional' {
-  return className === 'Sequential' ? 'Sequential' : 'Functional';
 }
 
 /** Whether a shape read from the file fits the expected one (null: any size). */
