@@ -16,7 +16,11 @@ const SPECIES = ['setosa', 'versicolor', 'virginica'];
 const data = (name) => new URL(`./data/${name}`, import.meta.url);
 
 // --- the data, standardized as tools/make-keras-example.py did for Keras ------------------
-const rows = readFileSync(data('iris.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+const rows = readFileSync(data('iris.csv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((l) => l.split(','));
 const xs = rows.map((r) => r.slice(0, 4).map(Number));
 const ys = rows.map((r) => SPECIES.indexOf(r[4]));
 const n = xs.length;
@@ -31,8 +35,10 @@ const [w1, b1, w2, b2] = run.weights; // Dense(8, tanh) kernel/bias, Dense(3, so
 const H = w1.shape[1];
 const C = w2.shape[1];
 console.log(`read ${run.config.config.name}: ${run.weights.map((w) => `${w.path} (${w.shape})`).join(', ')}`);
-console.log(`optimizer: SGD momentum=${run.optimizer.getConfig().momentum} nesterov=${run.optimizer.getConfig().nesterov}, ` +
-  `${run.optimizer.iterations} steps taken in Keras, momentum buffers loaded`);
+console.log(
+  `optimizer: SGD momentum=${run.optimizer.getConfig().momentum} nesterov=${run.optimizer.getConfig().nesterov}, ` +
+    `${run.optimizer.iterations} steps taken in Keras, momentum buffers loaded`,
+);
 
 // Full-batch softmax cross-entropy (Keras's sparse_categorical_crossentropy clips at 1e-7)
 // and its gradient, written out for this two-layer model.
@@ -58,7 +64,7 @@ function lossAndGradients() {
       max = Math.max(max, s);
     }
     let z = 0;
-    for (let c = 0; c < C; ++c) z += (p[c] = Math.exp(p[c] - max));
+    for (let c = 0; c < C; ++c) z += p[c] = Math.exp(p[c] - max);
     for (let c = 0; c < C; ++c) p[c] /= z;
     loss -= Math.log(Math.min(Math.max(p[ys[i]], 1e-7), 1 - 1e-7));
     for (let c = 0; c < C; ++c) {
@@ -68,7 +74,7 @@ function lossAndGradients() {
     }
     for (let j = 0; j < H; ++j) {
       let d = 0;
-      for (let c = 0; c < C; ++c) d += (p[c] - (c === ys[i] ? 1 : 0)) / n * w2.value[j * C + c];
+      for (let c = 0; c < C; ++c) d += ((p[c] - (c === ys[i] ? 1 : 0)) / n) * w2.value[j * C + c];
       d *= 1 - h[j] * h[j];
       gb1[j] += d;
       for (let k = 0; k < 4; ++k) gw1[k * H + j] += x[k] * d;

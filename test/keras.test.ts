@@ -9,13 +9,7 @@ import * as path from 'node:path';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SGD, Variable } from '../lib/index.js';
-import {
-  KerasFormatError,
-  readKerasFile,
-  readKerasWeights,
-  writeKerasFile,
-  writeKerasWeights,
-} from '../lib/keras/index.js';
+import { KerasFormatError, readKerasFile, readKerasWeights, writeKerasFile, writeKerasWeights } from '../lib/keras/index.js';
 import type { KerasRun } from '../lib/keras/index.js';
 import { h5 } from '../lib/keras/h5.js';
 import { CONFORMANCE_DIR } from './helpers.js';
@@ -26,8 +20,18 @@ const DIR = path.join(CONFORMANCE_DIR, 'keras-files');
 const LAYERS_DIR = path.join(__dirname, 'keras-layers');
 const canSpawn = !process.env.SGD_TEST_NO_SPAWN;
 
-interface Tensor { path: string; shape: number[]; values: number[]; trainable?: boolean; dtype?: string }
-interface State { weights: Tensor[]; optimizer_variables: Tensor[]; iterations: number }
+interface Tensor {
+  path: string;
+  shape: number[];
+  values: number[];
+  trainable?: boolean;
+  dtype?: string;
+}
+interface State {
+  weights: Tensor[];
+  optimizer_variables: Tensor[];
+  iterations: number;
+}
 interface Fixture {
   id: string;
   keras_version: string;
@@ -41,7 +45,11 @@ interface Fixture {
   expected_after_write: State;
 }
 
-const idsIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+const idsIn = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 const PUBLIC_IDS = idsIn(DIR);
 const IDS = [...PUBLIC_IDS, ...idsIn(LAYERS_DIR)];
 const dirOf = (id: string) => (PUBLIC_IDS.includes(id) ? DIR : LAYERS_DIR);
@@ -68,7 +76,10 @@ function expectBits(actual: ArrayLike<number>, expected: Tensor, label: string):
 
 /** The run's whole state against a state Keras recorded: weights and optimizer variables by position. */
 function expectState(run: Pick<KerasRun, 'weights' | 'optimizer'>, state: State, label: string): void {
-  expect(run.weights.map((w) => [...w.shape]), `${label}: weight shapes`).toEqual(state.weights.map((w) => w.shape));
+  expect(
+    run.weights.map((w) => [...w.shape]),
+    `${label}: weight shapes`,
+  ).toEqual(state.weights.map((w) => w.shape));
   run.weights.forEach((w, i) => expectBits(w.value, state.weights[i], `${label}: weight ${i} (${state.weights[i].path})`));
   const opt = run.optimizer!;
   expect(opt.variables.length, `${label}: optimizer variables`).toBe(state.optimizer_variables.length);
@@ -77,7 +88,11 @@ function expectState(run: Pick<KerasRun, 'weights' | 'optimizer'>, state: State,
 }
 
 function steps(run: KerasRun, grads: number[][][]): void {
-  for (const step of grads) run.optimizer!.apply(step.map((g) => Float32Array.from(g)), run.trainableVariables);
+  for (const step of grads)
+    run.optimizer!.apply(
+      step.map((g) => Float32Array.from(g)),
+      run.trainableVariables,
+    );
 }
 
 /** A fixture's .keras file with its config.json changed (to make files Keras would write for other models). */
@@ -228,7 +243,9 @@ describe('what is refused, with a clear error', () => {
 
   it('a layer type whose variables are not mapped', async () => {
     const f = editedKeras(SEQ, (c) => (c.config.layers[2].class_name = 'GroupNormalization'));
-    await expect(readKerasFile(f)).rejects.toThrow(/layer 'layer_normalization' \(GroupNormalization\): layer class "GroupNormalization" is not supported/);
+    await expect(readKerasFile(f)).rejects.toThrow(
+      /layer 'layer_normalization' \(GroupNormalization\): layer class "GroupNormalization" is not supported/,
+    );
   });
 
   it('a nested model', async () => {
@@ -243,20 +260,29 @@ describe('what is refused, with a clear error', () => {
 
   it('a config that does not fit the weights (shape, count)', async () => {
     const f1 = editedKeras(SEQ, (c) => (c.config.layers[3].config.units = 2));
-    await expect(readKerasFile(f1)).rejects.toThrow(/'layers\/dense_1\/vars\/0' \(regressor\/dense_1\/kernel\) has shape \(4, 1\), but the config gives \(4, 2\)/);
+    await expect(readKerasFile(f1)).rejects.toThrow(
+      /'layers\/dense_1\/vars\/0' \(regressor\/dense_1\/kernel\) has shape \(4, 1\), but the config gives \(4, 2\)/,
+    );
     const f2 = editedKeras(SEQ, (c) => (c.config.layers[3].config.use_bias = false));
-    await expect(readKerasFile(f2)).rejects.toThrow(/layer 'dense_1' \(Dense\) should have 1 variables in 'layers\/dense_1\/vars', but the file has 2/);
+    await expect(readKerasFile(f2)).rejects.toThrow(
+      /layer 'dense_1' \(Dense\) should have 1 variables in 'layers\/dense_1\/vars', but the file has 2/,
+    );
   });
 
   it('an optimizer config that does not fit the saved state', async () => {
     const f = editedKeras(SEQ, (c) => (c.compile_config.optimizer.config.momentum = 0.9));
-    await expect(readKerasFile(f)).rejects.toThrow(/the saved optimizer has 2 variables, but an SGD with this config built on the model's 5 trainable variables has 7/);
+    await expect(readKerasFile(f)).rejects.toThrow(
+      /the saved optimizer has 2 variables, but an SGD with this config built on the model's 5 trainable variables has 7/,
+    );
   });
 
   it('LoRA, quantized and renormalizing layers', async () => {
     const f1 = editedKeras(SEQ, (c) => (c.config.layers[1].config.lora_rank = 4));
     await expect(readKerasFile(f1)).rejects.toThrow(/`lora_rank` \(4\) is not supported/);
-    const f2 = editedKeras(SEQ, (c) => (c.config.layers[1].config.dtype = { class_name: 'QuantizedDTypePolicy', config: { name: 'int8_from_float32' } }));
+    const f2 = editedKeras(
+      SEQ,
+      (c) => (c.config.layers[1].config.dtype = { class_name: 'QuantizedDTypePolicy', config: { name: 'int8_from_float32' } }),
+    );
     await expect(readKerasFile(f2)).rejects.toThrow(/dtype policy "QuantizedDTypePolicy" is not supported/);
     const f3 = editedKeras(FUNC, (c) => (c.config.layers[2].config.renorm = true));
     await expect(readKerasFile(f3)).rejects.toThrow(/`renorm` \(true\) is not supported/);
@@ -265,7 +291,9 @@ describe('what is refused, with a clear error', () => {
   it('variables the config does not account for', async () => {
     // As a LayerNormalization the layer would live in 'layers/layer_normalization': the BatchNormalization group is left over.
     const f = editedKeras(FUNC, (c) => (c.config.layers[2].class_name = 'LayerNormalization'));
-    await expect(readKerasFile(f)).rejects.toThrow(/'layers\/batch_normalization\/vars' holds variables that the model config does not account for/);
+    await expect(readKerasFile(f)).rejects.toThrow(
+      /'layers\/batch_normalization\/vars' holds variables that the model config does not account for/,
+    );
     const g = editedKeras(FUNC, (c) => c.config.layers.splice(4, 1)); // the head layer's weights are left over
     await expect(readKerasFile(g)).rejects.toThrow(/'layers\/dense_1\/vars' holds variables that the model config does not account for/);
   });
@@ -287,12 +315,18 @@ describe('what is refused, with a clear error', () => {
     const run = await readKerasFile(file(SEQ, '.keras'));
     await expect(writeKerasFile(tmp('.zip'), run)).rejects.toThrow(/must end in '\.keras'/);
     await expect(writeKerasWeights(tmp('.h5'), run)).rejects.toThrow(/must end in '\.weights\.h5'/);
-    await expect(writeKerasFile(tmp('.keras'), { ...run, weights: run.weights.slice(1) })).rejects.toThrow(/the model config has 5 weights, but `run.weights` has 4/);
+    await expect(writeKerasFile(tmp('.keras'), { ...run, weights: run.weights.slice(1) })).rejects.toThrow(
+      /the model config has 5 weights, but `run.weights` has 4/,
+    );
     const swapped = [run.weights[1], run.weights[0], ...run.weights.slice(2)];
-    await expect(writeKerasFile(tmp('.keras'), { ...run, weights: swapped })).rejects.toThrow(/weight 0 \('regressor\/layer_normalization\/gamma'.*does not fit regressor\/dense\/kernel/);
+    await expect(writeKerasFile(tmp('.keras'), { ...run, weights: swapped })).rejects.toThrow(
+      /weight 0 \('regressor\/layer_normalization\/gamma'.*does not fit regressor\/dense\/kernel/,
+    );
     const other = SGD.fromConfig({ ...fixture(SEQ).optimizer_config.config, momentum: 0.9 });
     other.build([new Variable(new Float32Array(3), { name: 'x' })]);
-    await expect(writeKerasFile(tmp('.keras'), { ...run, optimizer: other })).rejects.toThrow(/does not line up with the model's 5 trainable variables/);
+    await expect(writeKerasFile(tmp('.keras'), { ...run, optimizer: other })).rejects.toThrow(
+      /does not line up with the model's 5 trainable variables/,
+    );
     const fnLr = new SGD({ learningRate: () => 0.1 });
     fnLr.build(run.trainableVariables);
     await expect(writeKerasFile(tmp('.keras'), { ...run, optimizer: fnLr })).rejects.toThrow(/learning rate is a JavaScript function/);
@@ -375,7 +409,9 @@ describe('package entry point sgd-native/keras', () => {
         console.log(a.optimizer instanceof core.SGD, b.optimizer instanceof esmCore.SGD, esm.readKerasFile === cjs.readKerasFile,
           b.optimizer.iterations, typeof esm.writeKerasFile, typeof esm.readKerasWeights, typeof esm.writeKerasWeights);
       });`;
-    expect(execFileSync(process.execPath, ['-e', script], { cwd: ROOT }).toString().trim()).toBe('true true true 5 function function function');
+    expect(execFileSync(process.execPath, ['-e', script], { cwd: ROOT }).toString().trim()).toBe(
+      'true true true 5 function function function',
+    );
   });
 });
 
@@ -410,8 +446,9 @@ function kerasPython(): string | null {
 
 /** The environment for Python: the numpy backend, and none of the sanitizer preloads meant for node. */
 function pythonEnv(): NodeJS.ProcessEnv {
-  const { LD_PRELOAD, ASAN_OPTIONS, UBSAN_OPTIONS, ...env } = process.env;
-  return { ...env, KERAS_BACKEND: 'numpy' };
+  const env: NodeJS.ProcessEnv = { ...process.env, KERAS_BACKEND: 'numpy' };
+  for (const key of ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']) delete env[key];
+  return env;
 }
 
 const PYTHON = kerasPython();

@@ -55,7 +55,9 @@ function readArray(ds: InstanceType<H5['Dataset']>, where: string): Array_ {
     }
     values = Int32Array.from(list);
   } else {
-    throw new KerasFormatError(`${where}: HDF5 type class ${meta.type} of ${meta.size} bytes is not supported (float32, float64 or integer)`);
+    throw new KerasFormatError(
+      `${where}: HDF5 type class ${meta.type} of ${meta.size} bytes is not supported (float32, float64 or integer)`,
+    );
   }
   return { shape, values };
 }

@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { SGD, Variable } from '../index.js';
-import { readStoreTree, readStoreTreeFromBytes, writeStoreTree, writeStoreTreeToBytes } from './h5.js';
+import { readStoreTree, readStoreTreeFromBytes, writeStoreTreeToBytes } from './h5.js';
 import type { Array_, StoreTree, WriteTree } from './h5.js';
 import { toKerasJson } from './json.js';
 import { KerasFormatError, SUPPORTED_LAYERS, planModel, shapeFits, shapeText } from './model.js';
@@ -128,7 +128,8 @@ function optimizerFromConfig(config: Json): SGD | null {
   if (!isObject(compile) || compile.optimizer === undefined || compile.optimizer === null) return null;
   const o = compile.optimizer;
   if (typeof o === 'string') {
-    if (o.toLowerCase() !== 'sgd') throw new KerasFormatError(`the model's optimizer is '${o}': sgd-native/keras reads SGD optimizers only`);
+    if (o.toLowerCase() !== 'sgd')
+      throw new KerasFormatError(`the model's optimizer is '${o}': sgd-native/keras reads SGD optimizers only`);
     return new SGD();
   }
   if (!isObject(o) || o.class_name !== 'SGD') {
@@ -180,7 +181,9 @@ export async function readKerasFile(path: string): Promise<KerasRun> {
   const bytes = readFileSync(path);
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(bytes, { filter: (f) => ['config.json', 'metadata.json', 'model.weights.h5', 'model.weights.npz'].includes(f.name) });
+    entries = unzipSync(bytes, {
+      filter: (f) => ['config.json', 'metadata.json', 'model.weights.h5', 'model.weights.npz'].includes(f.name),
+    });
   } catch (e) {
     throw new KerasFormatError(`${path} is not a .keras file (not a zip archive: ${(e as Error).message})`);
   }
@@ -203,14 +206,24 @@ export async function readKerasFile(path: string): Promise<KerasRun> {
  */
 export async function readKerasWeights(path: string, config?: Json | KerasRun | null): Promise<KerasWeights> {
   checkPath(path, 'readKerasWeights');
-  if (path.endsWith('.json')) throw new KerasFormatError(`${path}: sharded weights (a .weights.json index) are not supported; save with max_shard_size=None`);
+  if (path.endsWith('.json'))
+    throw new KerasFormatError(`${path}: sharded weights (a .weights.json index) are not supported; save with max_shard_size=None`);
   const tree = await readStoreTree(path);
   const layers = [...tree.groups]
     .filter(([group]) => group.startsWith('layers/'))
-    .map(([group, { name, vars }]) => ({ group, name, arrays: Object.keys(vars).sort((a, b) => Number(a) - Number(b)).map((k) => vars[k]) }));
+    .map(([group, { name, vars }]) => ({
+      group,
+      name,
+      arrays: Object.keys(vars)
+        .sort((a, b) => Number(a) - Number(b))
+        .map((k) => vars[k]),
+    }));
   const optimizerStore = optimizerStoreFrom(tree);
   // A KerasRun given instead of its config: take its config.
-  const modelConfig = isObject(config) && config.class_name === undefined && 'weights' in config ? (config.config as Json) : (config as Json | null | undefined);
+  const modelConfig =
+    isObject(config) && config.class_name === undefined && 'weights' in config
+      ? (config.config as Json)
+      : (config as Json | null | undefined);
   if (modelConfig === undefined || modelConfig === null) {
     return { config: null, weights: null, trainableVariables: null, optimizer: null, optimizerStore, layers };
   }
@@ -266,7 +279,8 @@ function optimizerArrays(opt: SGD, plan: ModelPlan, weights: readonly Variable[]
   // slot must line up with them, or Keras would skip the whole state with a warning.
   const slots = own.length - first;
   const n = trainable.length;
-  const fits = n === 0 ? slots === 0 : slots % n === 0 && own.slice(first).every((v, i) => v.shape.join() === trainable[i % n].shape.join());
+  const fits =
+    n === 0 ? slots === 0 : slots % n === 0 && own.slice(first).every((v, i) => v.shape.join() === trainable[i % n].shape.join());
   if (!fits) {
     throw new KerasFormatError(
       `${fn}: the optimizer's state does not line up with the model's ${n} trainable variables (was it built on run.trainableVariables?)`,
@@ -276,7 +290,8 @@ function optimizerArrays(opt: SGD, plan: ModelPlan, weights: readonly Variable[]
     const values = store[String(i)] as FloatArray;
     if (i === 0) {
       const raw = values[0];
-      if (!Number.isSafeInteger(raw) || raw < 0 || raw > 2 ** 31 - 1) throw new KerasFormatError(`${fn}: the iteration count ${raw} does not fit in int32`);
+      if (!Number.isSafeInteger(raw) || raw < 0 || raw > 2 ** 31 - 1)
+        throw new KerasFormatError(`${fn}: the iteration count ${raw} does not fit in int32`);
       return { shape: [], values: Int32Array.of(raw) };
     }
     if (i === 1 && first === 2) return { shape: [], values: Float32Array.from(values) };
@@ -296,7 +311,15 @@ function configFor(run: KerasRunInput, fn: string): string {
     }
     const compile = isObject(config.compile_config)
       ? config.compile_config
-      : { loss: null, loss_weights: null, metrics: null, weighted_metrics: null, run_eagerly: false, steps_per_execution: 1, jit_compile: 'auto' };
+      : {
+          loss: null,
+          loss_weights: null,
+          metrics: null,
+          weighted_metrics: null,
+          run_eagerly: false,
+          steps_per_execution: 1,
+          jit_compile: 'auto',
+        };
     config.compile_config = {
       ...compile,
       optimizer: { module: 'keras.optimizers', class_name: 'SGD', config: optimizerConfig, registered_name: null },
@@ -333,7 +356,8 @@ function savedAt(): string {
  */
 export async function writeKerasFile(path: string, run: KerasRunInput): Promise<void> {
   checkPath(path, 'writeKerasFile');
-  if (!path.endsWith('.keras')) throw new KerasFormatError(`writeKerasFile: the file name must end in '.keras' (as Keras requires). Received: ${path}`);
+  if (!path.endsWith('.keras'))
+    throw new KerasFormatError(`writeKerasFile: the file name must end in '.keras' (as Keras requires). Received: ${path}`);
   const { tree } = treeFor(run, 'writeKerasFile');
   const config = configFor(run, 'writeKerasFile');
   const version = isObject(run.metadata) && typeof run.metadata.keras_version === 'string' ? run.metadata.keras_version : KERAS_VERSION;

@@ -5,9 +5,23 @@
 
 /** Keys of an SGD config (and of the Keras learning-rate schedules) that Keras holds as Python floats. */
 const FLOAT_KEYS = new Set([
-  'learning_rate', 'weight_decay', 'clipnorm', 'global_clipnorm', 'clipvalue', 'ema_momentum', 'momentum',
-  'loss_scale_factor', 'initial_learning_rate', 'decay_rate', 'end_learning_rate', 'power', 'alpha', 't_mul',
-  'm_mul', 'warmup_target', 'values',
+  'learning_rate',
+  'weight_decay',
+  'clipnorm',
+  'global_clipnorm',
+  'clipvalue',
+  'ema_momentum',
+  'momentum',
+  'loss_scale_factor',
+  'initial_learning_rate',
+  'decay_rate',
+  'end_learning_rate',
+  'power',
+  'alpha',
+  't_mul',
+  'm_mul',
+  'warmup_target',
+  'values',
 ]);
 
 /** Python's repr of a float, which json.loads reads back as a float. */

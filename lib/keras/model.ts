@@ -52,22 +52,69 @@ export function toSnakeCase(name: string): string {
 
 /** Layers that hold no variables in a weights file (their group is empty). */
 const WEIGHTLESS = new Set([
-  'InputLayer', 'Activation', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D',
-  'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization', 'Masking', 'Identity',
-  'Flatten', 'Reshape', 'Permute', 'RepeatVector', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax',
-  'MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'AveragePooling1D', 'AveragePooling2D', 'AveragePooling3D',
-  'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'GlobalMaxPooling3D',
-  'GlobalAveragePooling1D', 'GlobalAveragePooling2D', 'GlobalAveragePooling3D',
-  'ZeroPadding1D', 'ZeroPadding2D', 'ZeroPadding3D', 'Cropping1D', 'Cropping2D', 'Cropping3D',
-  'UpSampling1D', 'UpSampling2D', 'UpSampling3D',
-  'Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate', 'Dot',
+  'InputLayer',
+  'Activation',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'ActivityRegularization',
+  'Masking',
+  'Identity',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'RepeatVector',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'MaxPooling3D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'AveragePooling3D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'GlobalMaxPooling3D',
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
+  'GlobalAveragePooling3D',
+  'ZeroPadding1D',
+  'ZeroPadding2D',
+  'ZeroPadding3D',
+  'Cropping1D',
+  'Cropping2D',
+  'Cropping3D',
+  'UpSampling1D',
+  'UpSampling2D',
+  'UpSampling3D',
+  'Add',
+  'Subtract',
+  'Multiply',
+  'Average',
+  'Maximum',
+  'Minimum',
+  'Concatenate',
+  'Dot',
 ]);
 
 const CONV = new Set(['Conv1D', 'Conv2D', 'Conv3D']);
 
 /** The layer types this module maps to their variables (for messages and docs). */
 export const SUPPORTED_LAYERS: readonly string[] = Object.freeze([
-  'Dense', 'Conv1D', 'Conv2D', 'Conv3D', 'Embedding', 'BatchNormalization', 'LayerNormalization', ...WEIGHTLESS,
+  'Dense',
+  'Conv1D',
+  'Conv2D',
+  'Conv3D',
+  'Embedding',
+  'BatchNormalization',
+  'LayerNormalization',
+  ...WEIGHTLESS,
 ]);
 
 /** The dtype of a layer's variables under its dtype policy; anything but a float32/float64 variable dtype is refused. */
@@ -83,7 +130,9 @@ function variableDtype(layer: Json, where: string): 'float32' | 'float64' {
   } else if (d !== undefined && d !== null) name = undefined;
   if (name === 'float32' || name === 'mixed_float16' || name === 'mixed_bfloat16') return 'float32';
   if (name === 'float64') return 'float64';
-  throw new KerasFormatError(`${where}: dtype policy ${JSON.stringify(name)} is not supported (only float32, float64 and mixed_* variables)`);
+  throw new KerasFormatError(
+    `${where}: dtype policy ${JSON.stringify(name)} is not supported (only float32, float64 and mixed_* variables)`,
+  );
 }
 
 /** The input shape a layer was built with (from its build_config), or null when the config does not record it. */
@@ -103,7 +152,8 @@ function dim(shape: (number | null)[] | null, axis: number): number | null {
 }
 
 function positiveInt(v: unknown, what: string, where: string): number {
-  if (!Number.isSafeInteger(v) || (v as number) <= 0) throw new KerasFormatError(`${where}: \`${what}\` must be a positive integer. Received: ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(v) || (v as number) <= 0)
+    throw new KerasFormatError(`${where}: \`${what}\` must be a positive integer. Received: ${JSON.stringify(v)}`);
   return v as number;
 }
 
@@ -134,7 +184,8 @@ function layerVariables(className: string, config: Json, entry: Json, where: str
     const groups = config.groups === undefined ? 1 : positiveInt(config.groups, 'groups', where);
     const ks = config.kernel_size;
     const kernelSize = Array.isArray(ks) ? ks : [ks];
-    if (kernelSize.length !== rank) throw new KerasFormatError(`${where}: \`kernel_size\` ${JSON.stringify(ks)} does not have ${rank} entries`);
+    if (kernelSize.length !== rank)
+      throw new KerasFormatError(`${where}: \`kernel_size\` ${JSON.stringify(ks)} does not have ${rank} entries`);
     kernelSize.forEach((k) => positiveInt(k, 'kernel_size', where));
     const channels = dim(input, config.data_format === 'channels_first' ? 1 : -1);
     const vars: [string, (number | null)[], boolean][] = [
@@ -150,7 +201,8 @@ function layerVariables(className: string, config: Json, entry: Json, where: str
   if (className === 'BatchNormalization') {
     refuseIfSet(config, ['renorm'], where);
     const axis = config.axis ?? -1;
-    if (!Number.isSafeInteger(axis)) throw new KerasFormatError(`${where}: \`axis\` ${JSON.stringify(axis)} is not supported (one integer axis)`);
+    if (!Number.isSafeInteger(axis))
+      throw new KerasFormatError(`${where}: \`axis\` ${JSON.stringify(axis)} is not supported (one integer axis)`);
     const shape = [dim(input, axis as number)];
     const vars: [string, (number | null)[], boolean][] = [];
     if (config.scale !== false) vars.push(['gamma', shape, true]);
@@ -161,7 +213,8 @@ function layerVariables(className: string, config: Json, entry: Json, where: str
   if (className === 'LayerNormalization') {
     const axis = config.axis ?? -1;
     const axes = Array.isArray(axis) ? axis : [axis];
-    if (!axes.every((a) => Number.isSafeInteger(a))) throw new KerasFormatError(`${where}: \`axis\` ${JSON.stringify(axis)} is not supported`);
+    if (!axes.every((a) => Number.isSafeInteger(a)))
+      throw new KerasFormatError(`${where}: \`axis\` ${JSON.stringify(axis)} is not supported`);
     const shape = axes.map((a) => dim(input, a as number));
     const rms = config.rms_scaling === true;
     const vars: [string, (number | null)[], boolean][] = [];
