@@ -10,7 +10,9 @@ const canSpawn = !process.env.SGD_TEST_NO_SPAWN;
 describe('tools/suite-runner.cjs', () => {
   it.runIf(canSpawn)('passes what vitest passes, fails what vitest fails, skips what it skips', () => {
     const fixtures = path.join(__dirname, 'fixtures');
-    const run = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'suite-runner.cjs'), fixtures, 'runner-cases.cjs'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'suite-runner.cjs'), '--skip=> fail each row \\d', fixtures, 'runner-cases.cjs'], {
+      encoding: 'utf8',
+    });
     const lines = run.stdout.split('\n');
     const named = (mark: string) => lines.filter((l) => l.startsWith(mark)).map((l) => l.slice(2).split(' > ').at(-1)!);
     const passed = named('✓ ');
@@ -20,10 +22,14 @@ describe('tools/suite-runner.cjs', () => {
     expect(passed.filter((n) => !n.startsWith('pass ')), run.stdout).toEqual([]);
     expect(passed).toContain('pass each row b has 2');
     expect(passed).toContain('pass gets its row x');
-    expect(failed).toContain('fail each row 2 is 3');
-    expect(named('- ')).toEqual(['skipped by runIf (skipped)']);
-    expect(lines).toContain(`${passed.length} passed, ${failed.length} failed, 1 skipped`);
-    expect([passed.length, failed.length]).toEqual([11, 26]);
+    expect(failed).toContain('fail toEqual tells -0 from 0');
+    expect(named('- ')).toEqual([
+      'fail each row 1 is 3 (skipped: --skip=> fail each row \\d)',
+      'fail each row 2 is 3 (skipped: --skip=> fail each row \\d)',
+      'skipped by runIf (skipped)',
+    ]);
+    expect(lines).toContain(`${passed.length} passed, ${failed.length} failed, 3 skipped`);
+    expect([passed.length, failed.length]).toEqual([11, 24]);
   });
 
   it.runIf(canSpawn)('fails a file that does not load, and a run with no test', () => {

@@ -2,7 +2,8 @@
 # npm run prebuilds:win32: the win32-x64 prebuild, cross-compiled on Linux with Debian's mingw-w64
 # (posix thread model) from CMakeLists.txt, the same sources and per-file ISA flags as every other
 # build. libstdc++, libgcc and winpthread are linked in statically, so the .node imports only
-# KERNEL32.dll, msvcrt.dll (both part of Windows) and node.exe; this script checks that.
+# KERNEL32.dll, msvcrt.dll (both part of Windows) and node.exe; this script checks that, and that
+# no multiply-add was fused.
 # Node-API calls resolve against node.exe through an import library made from the .def file that
 # the node-api-headers package ships.
 set -euo pipefail
@@ -45,4 +46,7 @@ for dll in $imports; do
     *) echo "prebuilds:win32: $target needs $dll, which Windows does not ship (imports: $imports)" >&2; exit 1 ;;
   esac
 done
-echo "prebuilds:win32: $target ($(stat -c %s "$target") bytes; imports: $imports)"
+# Same bits as every other build: no multiply-add may have been contracted (-ffp-contract=off).
+fused=$(x86_64-w64-mingw32-objdump -d "$target" | grep -cE '\svfn?m(add|sub)' || true)
+[ "$fused" = 0 ] || { echo "prebuilds:win32: $target has $fused fused multiply-add instructions" >&2; exit 1; }
+echo "prebuilds:win32: $target ($(stat -c %s "$target") bytes; imports: $imports; no fused multiply-add)"

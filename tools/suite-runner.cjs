@@ -4,7 +4,9 @@
 // provides the part of vitest's API that they use, and each file runs in its own worker
 // thread (its own instance of the addon, as under `vitest --pool=threads`).
 //
-//   node tools/suite-runner.cjs <compiled test dir> <file.test.js>...
+//   node tools/suite-runner.cjs [--skip=REGEX] <compiled test dir> <file.test.js>...
+//
+// --skip: tests whose full name (file > describe > test) matches are reported as skipped.
 //
 // `../lib/*.js` (the TypeScript sources) resolve to the package's dist/, i.e. what ships.
 // Prints one line per test and closes with `N passed, N failed, N skipped`; exit code 1 on a failure.
@@ -208,9 +210,10 @@ async function runSuite(suite, counts, trail) {
       await runSuite(child, counts, [...trail, suite.name]);
       continue;
     }
-    if (child.skip) {
+    const skippedBy = workerData.skip.find((re) => new RegExp(re).test(title(child.name)));
+    if (child.skip || skippedBy) {
       ++counts.skipped;
-      console.log(`- ${title(child.name)} (skipped)`);
+      console.log(`- ${title(child.name)} (skipped${skippedBy ? `: --skip=${skippedBy}` : ''})`);
       continue;
     }
     let error = null;
@@ -261,22 +264,26 @@ async function runFile(file) {
 // ---- entry points -----------------------------------------------------------------------------
 
 if (isMainThread) {
-  const [dir, ...files] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const skip = args.filter((a) => a.startsWith('--skip=')).map((a) => a.slice('--skip='.length));
+  const [dir, ...files] = args.filter((a) => !a.startsWith('--skip='));
   if (!dir || files.length === 0) {
-    console.error('usage: node tools/suite-runner.cjs <compiled test dir> <file.test.js>...');
+    console.error('usage: node tools/suite-runner.cjs [--skip=REGEX] <compiled test dir> <file.test.js>...');
     process.exit(2);
   }
   (async () => {
     const total = { passed: 0, failed: 0, skipped: 0 };
     for (const file of files) {
+      const started = Date.now();
       const result = await new Promise((resolve) => {
-        const worker = new Worker(__filename, { workerData: { file: path.resolve(dir, file) } });
+        const worker = new Worker(__filename, { workerData: { file: path.resolve(dir, file), skip } });
         let last = null;
         worker.on('message', (m) => (last = m));
         worker.on('error', (e) => resolve({ passed: 0, failed: 1, skipped: 0, crash: e }));
         worker.on('exit', (code) => resolve(last ?? { passed: 0, failed: 1, skipped: 0, crash: `worker exited with ${code}` }));
       });
       if (result.crash) console.log(`✗ ${file}: ${result.crash instanceof Error ? result.crash.stack : result.crash}`);
+      console.log(`· ${file}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped (${(Date.now() - started) / 1000} s)`);
       for (const k of Object.keys(total)) total[k] += result[k];
     }
     console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);

@@ -5,6 +5,7 @@
 #   tools/win32-run.sh --versions            # the versions the win32 tests use: engines floor, current LTS
 #   tools/win32-run.sh node -p process.arch  # Windows Node (WIN32_NODE_VERSION, default the LTS) -> x64
 #   tools/win32-run.sh --wrapper             # path of a `node` script that runs that Windows Node
+#   tools/win32-run.sh --stop                # wait for the Wine server to go (it lingers a few seconds)
 #
 # Environment:
 #   WIN32_NODE_VERSION  which Windows Node runs (one of --versions, or any fetched one)
@@ -18,7 +19,7 @@ set -euo pipefail
 
 FLOOR=18.17.0  # package.json engines: >=18.17
 LTS=22.23.3  # Node 24 aborts at start under Wine 8.0 (V8 cannot reserve its address-space subspaces)
-CACHE="${SGD_WIN32_CACHE:-$HOME/.cache/sgd-native/win32}"
+CACHE="${SGD_WIN32_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sgd-native/win32}"
 VERSION="${WIN32_NODE_VERSION:-$LTS}"
 export WINEPREFIX="$CACHE/wineprefix" WINEDEBUG=-all
 
@@ -87,6 +88,7 @@ case "${1:-}" in
   --setup) setup; for v in "$FLOOR" "$LTS"; do WIN32_NODE_VERSION=$v "$0" node -p '`Windows Node ${process.version} ${process.platform}-${process.arch}, Node-API ${process.versions.napi}`'; done ;;
   --versions) echo "$FLOOR $LTS" ;;
   --wrapper) wrapper ;;
+  --stop) "$WINESERVER" -w ;;
   node) shift; exec "$(wrapper)" "$@" ;;
   *) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" >&2; exit 2 ;;
 esac
