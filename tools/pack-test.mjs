@@ -39,7 +39,11 @@ try {
   const npm = [realpathSync(run('sh', ['-c', 'command -v npm']).trim()), 'install', '--no-audit', '--no-fund', '--prefer-offline'];
   if (otherNode) npm.push('--ignore-scripts');
   run(process.execPath, [...npm, path.join(work, tarball)], { cwd: app, env });
-  if (otherNode) run('node', [path.join(app, 'node_modules', 'node-gyp-build', 'build-test.js')], { cwd: path.join(app, 'node_modules', 'sgd-native'), env });
+  if (otherNode)
+    run('node', [path.join(app, 'node_modules', 'node-gyp-build', 'build-test.js')], {
+      cwd: path.join(app, 'node_modules', 'sgd-native'),
+      env,
+    });
 
   const cjs = `
     const { SGD, Variable, isa } = require('sgd-native');

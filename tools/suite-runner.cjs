@@ -61,7 +61,8 @@ it.each = (table) => (name, fn) => table.forEach((row) => it(format(name, rowArg
 const hook = (kind) => (fn) => current[kind].push(fn);
 
 class AssertionError extends Error {}
-const show = (v) => (v instanceof Error ? `${v.name}: ${v.message}` : util.inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 20 }));
+const show = (v) =>
+  v instanceof Error ? `${v.name}: ${v.message}` : util.inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 20 });
 const tag = (v) => Object.prototype.toString.call(v);
 
 /** vitest's toEqual: Object.is on primitives, same kind of container, undefined properties ignored. */
@@ -89,7 +90,11 @@ function matchesObject(actual, expected) {
     return Array.isArray(actual) && actual.length === expected.length && expected.every((e, i) => matchesObject(actual[i], e));
   }
   if (expected && typeof expected === 'object' && !ArrayBuffer.isView(expected)) {
-    return actual !== null && typeof actual === 'object' && Object.keys(expected).every((k) => k in actual && matchesObject(actual[k], expected[k]));
+    return (
+      actual !== null &&
+      typeof actual === 'object' &&
+      Object.keys(expected).every((k) => k in actual && matchesObject(actual[k], expected[k]))
+    );
   }
   return equals(actual, expected);
 }
@@ -133,7 +138,10 @@ const matchers = {
   toHaveBeenCalledTimes: (spy, n) => [spy.mock.calls.length === n, `to have been called ${n} times`],
   toThrow(fnOrThrown, e) {
     const thrown = this.rejected ? fnOrThrown : callCatching(fnOrThrown);
-    return [thrown !== NOT_THROWN && thrownMatches(thrown, e), `to throw${e === undefined ? '' : ` ${show(e)}`}; threw ${thrown === NOT_THROWN ? 'nothing' : show(thrown)}`];
+    return [
+      thrown !== NOT_THROWN && thrownMatches(thrown, e),
+      `to throw${e === undefined ? '' : ` ${show(e)}`}; threw ${thrown === NOT_THROWN ? 'nothing' : show(thrown)}`,
+    ];
   },
 };
 
@@ -230,7 +238,7 @@ async function runSuite(suite, counts, trail) {
     }
     if (error) {
       ++counts.failed;
-      console.log(`✗ ${title(child.name)}\n    ${error instanceof AssertionError ? error.message : error?.stack ?? error}`);
+      console.log(`✗ ${title(child.name)}\n    ${error instanceof AssertionError ? error.message : (error?.stack ?? error)}`);
     } else {
       ++counts.passed;
       console.log(`✓ ${title(child.name)}`);
@@ -283,7 +291,9 @@ if (isMainThread) {
         worker.on('exit', (code) => resolve(last ?? { passed: 0, failed: 1, skipped: 0, crash: `worker exited with ${code}` }));
       });
       if (result.crash) console.log(`✗ ${file}: ${result.crash instanceof Error ? result.crash.stack : result.crash}`);
-      console.log(`· ${file}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped (${(Date.now() - started) / 1000} s)`);
+      console.log(
+        `· ${file}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped (${(Date.now() - started) / 1000} s)`,
+      );
       for (const k of Object.keys(total)) total[k] += result[k];
     }
     console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
