@@ -1,11 +1,11 @@
 // Replays every public Keras golden case (shared/conformance/sgd_golden.json) step
-// by step on every instruction set this machine has, and compares bit for bit
+// by step on every backend and instruction set this machine has, and compares bit for bit
 // (SPEC.md section 14 says where a small difference is allowed).
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SGD, Variable, setIsa } from '../lib/index.js';
-import { ISAS, compare, decode, loadJson, num } from './helpers.js';
+import { SGD, Variable } from '../lib/index.js';
+import { TARGETS, compare, decode, loadJson, num, useTarget } from './helpers.js';
 
 interface GoldenStep {
   variables?: unknown[][];
@@ -51,11 +51,11 @@ function makeCallable(spec: { callable: string; value?: number; values?: number[
   return { fn, returned };
 }
 
-// Per ISA: the final state of every case, to prove all ISAs agree bit for bit.
+// Per target (backend/ISA): the final state of every case, to prove all agree bit for bit.
 const finalStates = new Map<string, Map<string, number[][]>>();
 const tally = { exact: 0, tolerated: [] as string[] };
 
-function replay(c: GoldenCase, isaName: string) {
+function replay(c: GoldenCase, target: string) {
   const f64 = c.dtype === 'float64';
   const exp = f64 ? c.expected_tensorflow! : c.expected; // float64: Keras on TensorFlow (SPEC 9)
   const transcendental = c.exactness.includes('lr_transcendental');
@@ -79,7 +79,7 @@ function replay(c: GoldenCase, isaName: string) {
   let exact = true;
   c.steps.forEach((stepGrads, k) => {
     const e = exp.steps[k];
-    const label = `${c.id} [${isaName}] step ${k}`;
+    const label = `${c.id} [${target}] step ${k}`;
     if (!callable) {
       const lr = opt.learningRate;
       if (transcendental) expect(Math.abs(lr - num(e.learning_rate))).toBeLessThanOrEqual(4e-6 * Math.abs(num(e.learning_rate)));
@@ -114,24 +114,24 @@ function replay(c: GoldenCase, isaName: string) {
   expect(opt.variables.map((v) => v.path)).toEqual(exp.optimizer_variable_paths);
   if (!('error' in exp.get_config)) expect(opt.getConfig()).toEqual(decode(exp.get_config));
   else expect(typeof config.learning_rate).toBe('function'); // Keras could not serialize its callable object
-  if (isaName === ISAS[0]) {
+  if (target === TARGETS[0]) {
     if (exact) ++tally.exact;
     else tally.tolerated.push(c.id);
   }
-  if (!finalStates.has(isaName)) finalStates.set(isaName, new Map());
-  finalStates.get(isaName)!.set(c.id, [...vars.map((v) => [...v.value]), ...opt.variables.map((v) => [...v.value])]);
+  if (!finalStates.has(target)) finalStates.set(target, new Map());
+  finalStates.get(target)!.set(c.id, [...vars.map((v) => [...v.value]), ...opt.variables.map((v) => [...v.value])]);
 }
 
-describe.each(ISAS)('Keras golden cases on %s', (isaName) => {
+describe.each(TARGETS)('Keras golden cases on %s', (target) => {
   it.each(golden.cases.map((c) => [c.id, c] as const))('%s', (_id, c) => {
-    setIsa(isaName);
-    replay(c, isaName);
+    useTarget(target);
+    replay(c, target);
   });
 });
 
-describe('instruction sets', () => {
+describe('backends and instruction sets', () => {
   it('all give identical bits on every golden case', () => {
-    const [first, ...rest] = ISAS;
+    const [first, ...rest] = TARGETS;
     for (const other of rest) {
       for (const c of golden.cases) {
         const a = finalStates.get(first)?.get(c.id);
@@ -152,9 +152,10 @@ function digest(states: Map<string, number[][]>): string {
 
 afterAll(() => {
   const out = process.env.SGD_GOLDEN_DIGEST;
-  if (out && finalStates.size === ISAS.length) writeFileSync(out, `${digest(finalStates.get(ISAS[0])!)}\n`);
+  useTarget(TARGETS.at(-1)!);
+  if (out && finalStates.size === TARGETS.length) writeFileSync(out, `${digest(finalStates.get(TARGETS[0])!)}\n`);
   console.log(
-    `golden: ${golden.cases.length} cases x ${ISAS.length} ISAs (${ISAS.join(', ')}); ` +
+    `golden: ${golden.cases.length} cases x ${TARGETS.length} targets (${TARGETS.join(', ')}); ` +
       `${tally.exact} bit-exact, ${tally.tolerated.length} within SPEC 14 tolerance (${tally.tolerated.join(', ')})`,
   );
 });

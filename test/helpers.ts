@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { isa } from '../lib/index.js';
+import { isa, setIsa } from '../lib/index.js';
+import { availableBackends, backend, useBackend } from '../lib/load.js';
 
 export const CONFORMANCE_DIR = path.join(__dirname, 'conformance');
 
@@ -28,8 +29,27 @@ export function decode(v: any): any {
   return v;
 }
 
-/** Every instruction set this machine can run (the suite is repeated for each). */
-export const ISAS: string[] = isa().available;
+/**
+ * Every backend x instruction set this machine can run, as 'backend/isa' (the golden suite is
+ * repeated for each): all backends that load, or only the one SGD_NATIVE_BACKEND forces.
+ */
+export const TARGETS: string[] = (() => {
+  const start = backend.name;
+  const names = process.env.SGD_NATIVE_BACKEND ? [start] : availableBackends();
+  const targets = names.flatMap((b) => {
+    useBackend(b);
+    return isa().available.map((i) => `${b}/${i}`);
+  });
+  useBackend(start);
+  return targets;
+})();
+
+/** Runs everything on a target of TARGETS from now on. */
+export function useTarget(target: string): void {
+  const [b, i] = target.split('/');
+  useBackend(b);
+  setIsa(i);
+}
 
 /**
  * `tol` 0: identical bits (NaN matches NaN, zeros keep their sign). Otherwise
