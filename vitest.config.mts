@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // about the native addon's worker threads and process exit, so it runs on native only.
 const forced = (name: string) => ({
   extends: true as const,
-  test: { name, env: { SGD_NATIVE_BACKEND: name }, exclude: ['test/lifecycle.test.ts'] },
+  test: { name, env: { SGD_NATIVE_BACKEND: name }, exclude: ['test/lifecycle.test.ts', 'test/browser.test.ts'] },
 });
 
 export default defineConfig({
