@@ -3,9 +3,10 @@
 // Every number is the median of repeated samples after a warm-up; ratios, not absolute
 // times, are what compare across machines. Writes bench/results.md and bench/chart.svg.
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { SGD, Variable, isa, numThreads, setNumThreads } from '../dist/index.mjs';
+import { SGD, Variable, backend, isa, numThreads, setNumThreads } from '../dist/index.mjs';
 
 const QUICK = process.argv.includes('--quick'); // smaller sizes, for a fast look
 const SIZES = QUICK ? [1e3, 1e4, 1e5, 1e6] : [1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
@@ -185,6 +186,29 @@ for (const w of workloads) {
   log(`${w.name.padEnd(36)}  ${String(w.total).padEnd(11)}  ${String(w.threads).padStart(3)}  ${fmt(w.many * 1e3).padStart(12)}  ${Number.isNaN(w.one) ? '          -' : fmt(w.one * 1e3).padStart(11)}  ${Number.isNaN(w.one) ? '' : fmt(w.many / w.one, 2).padStart(8)}`);
 }
 
+// The three backends on the same float32 momentum step, one thread (wasm and js have one),
+// through the public API: the wasm and js backends against the native one and the plain loop.
+const { availableBackends, useBackend } = createRequire(import.meta.url)('../dist/load.js');
+const BACKENDS = availableBackends();
+const backendRows = [];
+const startBackend = backend().active;
+for (const n of SIZES.filter((x) => x <= 1e7)) {
+  const row = { n };
+  for (const b of BACKENDS) {
+    useBackend(b);
+    row[b] = sgdStep([n], Float32Array, VARIANTS.momentum, 1);
+  }
+  backendRows.push(row);
+}
+useBackend(startBackend);
+const speedup = (r, slow, fast) => (r[slow] && r[fast] ? fmt(r[slow] / r[fast], 2) : '-');
+log('\nBackends, float32 momentum, one thread (ns per element; wasm x js = times faster than js; js / loop = times the plain JS loop)');
+log(`size        ${BACKENDS.map((b) => b.padStart(8)).join('')}  JS loop   wasm x js   js / loop   native x wasm`);
+for (const r of backendRows) {
+  const loop = baseline[r.n].js;
+  log(`${String(r.n).padEnd(10)}  ${BACKENDS.map((b) => fmt(ns(r[b], r.n)).padStart(8)).join('')}  ${fmt(ns(loop, r.n)).padStart(7)}  ${speedup(r, 'js', 'wasm').padStart(10)}  ${fmt(r.js / loop, 2).padStart(10)}  ${speedup(r, 'wasm', 'native').padStart(14)}`);
+}
+
 // Latency of a small step through the whole public API.
 setNumThreads(1);
 const small = new Variable(new Float32Array(1000));
@@ -213,6 +237,12 @@ for (const r of rows) {
 md.push('\n## Many tensors (float32 momentum, ms per step)\n\n| workload | parameters | tensors | threads | many tensors | one tensor of the same size | ratio |\n|---|---|---|---|---|---|---|');
 for (const w of workloads) {
   md.push(`| ${w.name} | ${w.total} | ${w.tensors} | ${w.threads} | ${fmt(w.many * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.one * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.many / w.one, 2)} |`);
+}
+md.push(`\n## Backends (float32 momentum, one thread, ns per element)\n\nThe same step on each backend (\`SGD_NATIVE_BACKEND\`), all with the same bits. "wasm x js": times faster than the js backend; "js / loop": the js backend's time over the plain JS momentum loop above.\n`);
+md.push(`| size | ${BACKENDS.join(' | ')} | plain JS loop | wasm x js | js / loop | native x wasm |\n|${'---|'.repeat(BACKENDS.length + 5)}`);
+for (const r of backendRows) {
+  const loop = baseline[r.n].js;
+  md.push(`| ${r.n.toExponential(0)} | ${BACKENDS.map((b) => fmt(ns(r[b], r.n))).join(' | ')} | ${fmt(ns(loop, r.n))} | ${speedup(r, 'js', 'wasm')} | ${fmt(r.js / loop, 2)} | ${speedup(r, 'wasm', 'native')} |`);
 }
 md.push(`\nA 1e3-element float32 momentum step through the public \`opt.apply()\`: **${fmt(latency * 1e9, 0)} ns** (median).\n`);
 md.push('![ns per element](chart.svg)\n');

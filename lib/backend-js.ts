@@ -64,12 +64,14 @@ let sums = new Float64Array(16); // sums of squares of the gradients, in call or
 let factors = new Float64Array(16); // clip factors
 let decayLrs = new Float64Array(16); // learning rates of the weight decay, rounded to the tensor's dtype
 const result = new Float64Array(1);
+const BLOCK = 1024; // elements per block of update()
 
 /** The kernels for one dtype: `r` rounds a double to it (Math.fround, or nothing for float64). */
 function kernels(r: Round) {
   const h = new Hyper(r === Math.fround);
   const lanes = new Float64Array(8);
   const stack = new Float64Array(64); // pairwise(): the result of a call at depth d is stack[d]
+  const gbuf = r === Math.fround ? new Float32Array(BLOCK) : new Float64Array(BLOCK); // a block's gradient
   // What pairwise() sums: the squares of the pre-clip gradient `src` (with `acc`), or src's values.
   let src: FloatArray | null = null;
   let acc: FloatArray | null = null;
@@ -137,7 +139,11 @@ function kernels(r: Round) {
       result[0] = r(r(r(c) * m) + r(g - g));
     },
 
-    /** Every elementwise stage of the step over one whole tensor (sgd_kernel.h's step_lanes). */
+    /**
+     * Every elementwise stage of the step over one whole tensor (sgd_kernel.h's step_lanes),
+     * block by block: each stage a loop of its own over the block, so no loop tests an
+     * option per element (the same arithmetic per element, in the same order).
+     */
     update(
       t: number,
       w: FloatArray,
@@ -154,58 +160,63 @@ function kernels(r: Round) {
       const e = h.emaE;
       const ome = h.emaOneMinusE;
       if (grad !== null && h.accumulate) {
-        for (let i = 0; i < n; ++i) {
-          let g = grad[i];
-          if (unscale) g = r(g / lossScale);
-          acc![i] = r(g + acc![i]);
-        }
-      } else if (grad !== null) {
-        const hi = h.clipValue;
-        const lo = -h.clipValue;
-        const wd = h.weightDecay;
-        const momentumOn = h.momentumOn;
-        for (let i = 0; i < n; ++i) {
-          let g = grad[i];
-          if (unscale) g = r(g / lossScale);
-          if (average) {
-            g = r(r(g + acc![i]) / accumSteps);
-            acc![i] = 0;
-          }
-          if (clip === CLIP.value) {
-            // numpy clip: NaN stays NaN, -0.0 stays -0.0 (the native comparisons, in order).
-            g = g < lo ? lo : g;
-            g = hi < g ? hi : g;
-          } else if (clip === CLIP.norm) {
-            g = r(r(g * hi) / factor);
-          } else if (clip === CLIP.globalNorm) {
-            g = r(g * factor);
-          }
-          let v = w[i];
-          if (decay) v = r(v - r(r(v * wd) * decayLr));
-          if (momentumOn) {
-            const m = r(r(mom![i] * mu) - r(g * lr));
-            mom![i] = m;
-            v = nesterov ? r(v + r(r(m * mu) - r(g * lr))) : r(v + m);
-          } else {
-            v = r(v - r(g * lr));
-          }
-          if (ema) {
-            const a = r(r(e * avg![i]) + r(ome * v));
-            avg![i] = a;
-            if (overwrite) v = a;
-          }
-          w[i] = v;
-        }
-        return;
-      } else if (!h.accumulate && average) {
-        acc!.fill(0); // Keras zeroes every accumulator at an update step, even without a gradient
+        for (let i = 0; i < n; ++i) acc![i] = r((unscale ? r(grad[i] / lossScale) : grad[i]) + acc![i]);
       }
-      // No update of the variable itself: only the moving averages.
-      if (ema) {
-        for (let i = 0; i < n; ++i) {
-          const a = r(r(e * avg![i]) + r(ome * w[i]));
-          avg![i] = a;
-          if (overwrite) w[i] = a;
+      if (grad === null && !h.accumulate && average) acc!.fill(0); // Keras zeroes every accumulator at an update step
+      const updating = grad !== null && !h.accumulate;
+      if (!updating && !ema) return;
+      const hi = h.clipValue;
+      const lo = -h.clipValue;
+      const wd = h.weightDecay;
+      // The gradient as the update reads it: g[i - o] (the caller's array, or the block's transformed copy).
+      const transformed = unscale || average || clip !== CLIP.none;
+      for (let b = 0; b < n; b += BLOCK) {
+        const end = Math.min(n, b + BLOCK);
+        if (updating) {
+          let g = grad!;
+          let o = 0;
+          if (transformed) {
+            for (let i = b; i < end; ++i) {
+              let x = grad![i];
+              if (unscale) x = r(x / lossScale);
+              if (average) {
+                x = r(r(x + acc![i]) / accumSteps);
+                acc![i] = 0;
+              }
+              if (clip === CLIP.value) {
+                // numpy clip: NaN stays NaN, -0.0 stays -0.0 (the native comparisons, in order).
+                x = x < lo ? lo : x;
+                x = hi < x ? hi : x;
+              } else if (clip === CLIP.norm) {
+                x = r(r(x * hi) / factor);
+              } else if (clip === CLIP.globalNorm) {
+                x = r(x * factor);
+              }
+              gbuf[i - b] = x;
+            }
+            g = gbuf;
+            o = b;
+          }
+          if (decay) for (let i = b; i < end; ++i) w[i] = r(w[i] - r(r(w[i] * wd) * decayLr));
+          if (!h.momentumOn) {
+            for (let i = b; i < end; ++i) w[i] = r(w[i] - r(g[i - o] * lr));
+          } else if (!nesterov) {
+            for (let i = b; i < end; ++i) {
+              const m = r(r(mom![i] * mu) - r(g[i - o] * lr));
+              mom![i] = m;
+              w[i] = r(w[i] + m);
+            }
+          } else {
+            for (let i = b; i < end; ++i) {
+              const m = r(r(mom![i] * mu) - r(g[i - o] * lr));
+              mom![i] = m;
+              w[i] = r(w[i] + r(r(m * mu) - r(g[i - o] * lr)));
+            }
+          }
+        }
+        if (ema) {
+          for (let i = b; i < end; ++i) avg![i] = r(r(e * avg![i]) + r(ome * w[i]));
+          if (overwrite) for (let i = b; i < end; ++i) w[i] = avg![i];
         }
       }
     },

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { backend as info } from '../lib/index.js';
 import { choose } from '../lib/choose.js';
 import { jsBackend } from '../lib/backend-js.js';
-import { backend } from '../lib/load.js';
+import { backend, useBackend } from '../lib/load.js';
+import { SGD, Variable } from '../lib/index.js';
 
 const ROOT = path.join(__dirname, '..');
 const canSpawn = !process.env.SGD_TEST_NO_SPAWN;
@@ -103,4 +104,62 @@ describe('choose()', () => {
     c.use('js');
     expect(held.name).toBe('js');
   });
+});
+
+describe('every backend gives the native bits', () => {
+  const { data, rng } = require('./fixtures/data.cjs') as {
+    data(n: number, seed: number, scale?: number): Float32Array;
+    rng(seed: number): () => number;
+  };
+  // Sizes around the kernels' edges: under a SIMD width, numpy's 8-lane block and its
+  // 128-element blocked sum, the fused pass's 16384-element chunks and the norm's 32768-element leaves.
+  const SIZES = [1, 7, 8, 9, 127, 129, 1000, 16_385, 70_001];
+  const OPTIONS = [
+    { learningRate: 0.1 },
+    { learningRate: 0.1, momentum: 0.9, nesterov: true, clipnorm: 0.5 },
+    { learningRate: 0.05, momentum: 0.5, weightDecay: 0.01, globalClipnorm: 2, useEma: true, emaOverwriteFrequency: 2 },
+    { learningRate: 0.1, gradientAccumulationSteps: 2, lossScaleFactor: 8, clipvalue: 0.25, momentum: 0.3 },
+  ];
+  /** Gradients with the awkward values: NaN, infinities, signed zeros, huge and tiny numbers. */
+  function gradients(seed: number, f64: boolean[]) {
+    const next = rng(seed);
+    return SIZES.map((n, i) => {
+      const g = (f64[i] ? Float64Array : Float32Array).from(data(n, seed * 31 + i, 3));
+      for (let k = 0; k < 3; ++k) g[Math.floor(next() * n)] = [NaN, Infinity, -0, 1e30, 1e-30, -Infinity][Math.floor(next() * 6)];
+      return next() < 0.1 ? null : g;
+    });
+  }
+  function train(name: string, options: object, f64: boolean[], withSpecials: boolean) {
+    useBackend(name);
+    const vars = SIZES.map((n, i) => new Variable((f64[i] ? Float64Array : Float32Array).from(data(n, i + 1)), { name: `v${i}` }));
+    const opt = new SGD(options);
+    for (let s = 0; s < 4; ++s) {
+      const g = withSpecials
+        ? gradients(s + 1, f64)
+        : SIZES.map((n, i) => (f64[i] ? Float64Array : Float32Array).from(data(n, 100 * s + i, 2)));
+      opt.apply(g, vars);
+    }
+    return [...vars, ...opt.variables].map((v) => Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength));
+  }
+
+  const start = backend.name;
+  const others = info().available.filter((b) => b !== 'native');
+  const KINDS = ['float32', 'float32 with NaN, infinities, signed zeros', 'float32 and float64 mixed'];
+  it.runIf(info().available.includes('native')).each(OPTIONS.flatMap((o) => KINDS.map((k) => [JSON.stringify(o), k])))(
+    '%s, %s',
+    (json, kind) => {
+      const options = JSON.parse(json) as object;
+      const specials = kind === KINDS[1];
+      const f64 = SIZES.map((_n, i) => kind === KINDS[2] && i % 2 === 1);
+      try {
+        const want = train('native', options, f64, specials);
+        for (const b of others) {
+          const got = train(b, options, f64, specials);
+          got.forEach((a, i) => expect(a.equals(want[i]), `${b}: array ${i}`).toBe(true));
+        }
+      } finally {
+        useBackend(start);
+      }
+    },
+  );
 });
