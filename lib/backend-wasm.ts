@@ -8,8 +8,14 @@ import { checkStepArgs, isF64, onCallingThread } from './step-args.js';
 /** Where the module lives, relative to the package root. */
 export const WASM_FILE = 'wasm/sgd.wasm';
 
+/** The part of the WebAssembly API used here (typed here: not every lib/ build has the DOM types). */
+interface WasmApi {
+  Module: new (bytes: ArrayBufferView | ArrayBuffer) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
 interface Exports {
-  memory: WebAssembly.Memory;
+  memory: { buffer: ArrayBuffer };
   _initialize(): void;
   sgd_scratch(bytes: number): number;
   sgd_layout(): number;
@@ -21,10 +27,12 @@ const DESC_WORDS = 7; // native/wasm/driver.cc's Desc: is_f64, size, var, grad, 
 const align = (bytes: number) => (bytes + 15) & ~15;
 
 /** The wasm backend from the module's bytes (compiled synchronously: the module is small). */
-export function wasmBackend(bytes: BufferSource): Backend {
-  const wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
+export function wasmBackend(bytes: ArrayBufferView | ArrayBuffer): Backend {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) throw new Error('this runtime has no WebAssembly');
+  const wasm = new api.Instance(new api.Module(bytes), {}).exports as Exports;
   wasm._initialize();
-  let buffer: ArrayBuffer | null = null;
+  let buffer: ArrayBuffer = new ArrayBuffer(0);
   let u8 = new Uint8Array(0);
   let u32 = new Uint32Array(0);
   let f32 = new Float32Array(0);

@@ -1,11 +1,24 @@
 // Checks of the lists one call passes (variables, gradients), before anything is written.
 import { invalid } from './checks.js';
 import { describe } from './python.js';
-import { DisjointArrays, firstOverlap } from './memory.js';
+import { bufferOf, DisjointArrays, firstOverlap, isShared } from './memory.js';
 import type { FloatArray } from './native.js';
 import { Variable } from './variable.js';
 
 export type Gradient = FloatArray | null | undefined;
+
+/** A copy of an array argument (each element read once), or the argument itself, for the checks to refuse. */
+export function snapshot<T>(list: T): T {
+  return (Array.isArray(list) ? Array.from(list) : list) as T;
+}
+
+/** `list` copied into `into` (reused: no allocation per step), each element read once. */
+export function readOnce<T>(list: readonly T[], into: T[]): T[] {
+  const n = list.length;
+  into.length = n;
+  for (let i = 0; i < n; ++i) into[i] = list[i];
+  return into;
+}
 
 /** A typed array whose buffer was detached (transferred) reads as empty. */
 export function detached(a: ArrayBufferView): boolean {
@@ -111,6 +124,30 @@ export function checkReplacements(
     throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
 }
 
+/**
+ * A step that runs off this thread reads raw memory while JavaScript goes on: a buffer
+ * that can shrink under it cannot be made safe (Node-API cannot pin it), so resizable
+ * ArrayBuffers are refused there. (SharedArrayBuffers only grow: they are fine.)
+ */
+export function checkFixedMemory(grads: readonly Gradient[], vars: readonly Variable[]): void {
+  const resizable = (a: ArrayBufferView) => {
+    const buffer = bufferOf(a);
+    return (buffer as ArrayBuffer & { resizable?: boolean }).resizable === true && !isShared(buffer);
+  };
+  vars.forEach((v, i) => {
+    if (resizable(v.value))
+      throw new TypeError(
+        `applyAsync: variables[${i}] ('${v.path}') is on a resizable ArrayBuffer, which a step off the main thread cannot use safely: use apply(), or a fixed-length buffer`,
+      );
+  });
+  grads.forEach((g, i) => {
+    if (g && resizable(g))
+      throw new TypeError(
+        `applyAsync: grads[${i}] is on a resizable ArrayBuffer, which a step off the main thread cannot use safely: use apply(), or a fixed-length buffer`,
+      );
+  });
+}
+
 /** What the step writes: every variable and state array, asked which one a gradient overlaps. */
 export class WrittenMemory {
   readonly #owners: readonly Variable[];
@@ -185,4 +222,31 @@ export function splitPairs(pairs: unknown): [Gradient[], Variable[]] {
     variables.push(pair[1]);
   });
   return [grads, variables];
+}
+
+/** finalizeVariableValues(): one variable per moving average, each of its size (Keras's text for the count). */
+export function checkFinalize(list: readonly Variable[], averages: readonly Variable[]): void {
+  if (list.length !== averages.length) {
+    throw new RangeError(
+      `The length of model variables (${list.length}) to override does not match the length of model ` +
+        `variables stored in the optimizer (${averages.length}). Please check if the optimizer was ` +
+        'called on your model.',
+    );
+  }
+  list.forEach((v, i) => {
+    if (v.value.length !== averages[i].value.length) {
+      throw new RangeError(
+        `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${averages[i].value.length}`,
+      );
+    }
+  });
+}
+
+/** Keras's warning for the variables a call has no gradient for. */
+export function missingGradients(grads: readonly Gradient[], vars: readonly Variable[]): string {
+  const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
+  return (
+    `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
+    'If using `model.compile()`, did you forget to provide a `loss` argument?'
+  );
 }

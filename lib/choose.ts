@@ -27,7 +27,7 @@ function fail(message: string, cause?: unknown): Error {
   return err;
 }
 
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
+const oneLine = (e: unknown) => String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ');
 
 export function choose(candidates: readonly Candidate[], forced: string | undefined, warn: (message: string) => void): Chooser {
   const loaded = new Map<BackendName, LoadedBackend | Error>();
@@ -72,7 +72,7 @@ export function choose(candidates: readonly Candidate[], forced: string | undefi
         found = b;
         break;
       }
-      reasons.push(`the ${c.name} backend could not be loaded: ${firstLine(b)}`);
+      reasons.push(`the ${c.name} backend could not be loaded: ${oneLine(b)}`);
     }
     if (!found) throw fail(`sgd-native: no backend loads here.\n${reasons.join('\n')}`);
     if (reasons.length > 0) warn(`sgd-native: using the ${found.name} backend (same results, slower): ${reasons.join('; ')}`);

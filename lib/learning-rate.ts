@@ -8,8 +8,8 @@ import { Variable } from './variable.js';
 
 export class RateSource {
   #rate: LearningRate;
-  /** Keras's `learning_rate` variable: only for a number rate. */
-  readonly variable: Variable<Float32Array> | null;
+  /** Keras's `learning_rate` variable: only while the rate is a number (a schedule or function set later untracks it, as Keras does). */
+  variable: Variable<Float32Array> | null;
 
   constructor(rate: LearningRate, optimizerName: string) {
     this.#rate = rate;
@@ -43,6 +43,7 @@ export class RateSource {
   set(value: LearningRate): void {
     if (value instanceof LearningRateSchedule || typeof value === 'function') {
       this.#rate = value;
+      this.variable = null;
       return;
     }
     if (!(this.#rate instanceof LearningRateSchedule) && typeof this.#rate === 'function') {

@@ -3,9 +3,11 @@
 // the same bits.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { markAsUntransferable } from 'node:worker_threads';
 import { jsBackend } from './backend-js.js';
 import { wasmBackend, WASM_FILE } from './backend-wasm.js';
 import { choose } from './choose.js';
+import { bufferOf, isShared } from './memory.js';
 import type { Backend, LoadedBackend } from './native.js';
 
 const root = path.join(__dirname, '..');
@@ -43,9 +45,34 @@ function loadNative(): Backend {
   }
 }
 
+/**
+ * The addon's async step reads and writes raw memory on a worker thread while JavaScript
+ * goes on. Node-API cannot keep a buffer alive through a transfer, so every buffer an
+ * async step uses is made untransferable (Node's markAsUntransferable: transferring it
+ * copies, or throws, instead of moving its memory away). This is permanent for the
+ * buffer; SharedArrayBuffers are never moved and are left alone.
+ */
+function withPinnedAsyncMemory(impl: Backend): Backend {
+  const stepAsync = impl.stepAsync;
+  return {
+    ...impl,
+    stepAsync(...args) {
+      const settled = stepAsync(...args); // checks everything first: a refused step marks nothing
+      for (const list of args.slice(0, 5) as (readonly (ArrayBufferView | null)[] | null)[]) {
+        for (const a of list ?? []) {
+          if (a === null) continue;
+          const buffer = bufferOf(a);
+          if (!isShared(buffer)) markAsUntransferable(buffer as ArrayBuffer);
+        }
+      }
+      return settled;
+    },
+  };
+}
+
 const chooser = choose(
   [
-    { name: 'native', load: loadNative },
+    { name: 'native', load: () => withPinnedAsyncMemory(loadNative()) },
     { name: 'wasm', load: () => wasmBackend(readFileSync(path.join(root, WASM_FILE))) },
     { name: 'js', load: () => jsBackend },
   ],

@@ -53,6 +53,13 @@ function knownOptions(cls: { name: string; configKeys: Keys }, options: unknown)
   return options as Config;
 }
 
+/** A schedule's step must be a finite number (Keras would fail on the tensor op with its own text). */
+function checkStep(schedule: LearningRateSchedule, step: unknown): void {
+  if (typeof step !== 'number' || !Number.isFinite(step)) {
+    throw invalid(TypeError, `${schedule.constructor.name}.call`, 'step', 'a finite number', step, { named: false });
+  }
+}
+
 function checkName(value: unknown): string {
   if (typeof value !== 'string') throw invalid(TypeError, null, 'name', 'a string', value);
   return value;
@@ -120,6 +127,7 @@ abstract class RateDecay extends LearningRateSchedule {
 /** lr = initial * decay_rate ^ (step / decay_steps), the exponent floored with `staircase`. */
 export class ExponentialDecay extends RateDecay {
   call(step: number): number {
+    checkStep(this, step);
     return f(f(this.initialLearningRate) * f(Math.pow(f(this.decayRate), this.progress(step))));
   }
 }
@@ -127,6 +135,7 @@ export class ExponentialDecay extends RateDecay {
 /** lr = initial / (1 + decay_rate * step / decay_steps), the ratio floored with `staircase`. */
 export class InverseTimeDecay extends RateDecay {
   call(step: number): number {
+    checkStep(this, step);
     return f(f(this.initialLearningRate) / f(1 + f(f(this.decayRate) * this.progress(step))));
   }
 }
@@ -171,6 +180,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     // Boundaries are cast to the step's integer type (truncated); every interval's
     // indicator times its value is added to 0 in Keras's order: first, last, middles.
     const b = this.boundaries.map(Math.trunc);
@@ -221,6 +231,7 @@ export class PolynomialDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     const initial = f(this.initialLearningRate);
     const end = f(this.endLearningRate);
     let s = f(step);
@@ -287,6 +298,7 @@ export class CosineDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     const initial = f(this.initialLearningRate);
     const decaySteps = f(this.decaySteps);
     let s = f(step);
@@ -337,6 +349,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     const tMul = f(this.tMul);
     const alpha = f(this.alpha);
     let fraction = f(f(step) / f(this.firstDecaySteps));

@@ -4,8 +4,14 @@
 import {
   callVariables,
   checkGradients,
+  checkFinalize,
+  checkFixedMemory,
   checkReplacements,
+  checkVariableList,
   checkVariables,
+  missingGradients,
+  readOnce,
+  snapshot,
   splitPairs,
   WrittenMemory,
   type CheckedGradients,
@@ -14,6 +20,7 @@ import {
 import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
 import { backend } from './load.js';
+import type { Backend } from './native.js';
 import { newStepLists, StepPlan, type StepInput, type StepLists } from './plan.js';
 import { invalid } from './checks.js';
 import { RateSource } from './learning-rate.js';
@@ -41,9 +48,16 @@ export class SGD {
 
   readonly #plan = new StepPlan(backend.layout);
   // The call being stepped, and the lists of synchronous steps: fields, so a step allocates nothing.
-  readonly #call = { raw: 0, grads: [] as readonly Gradient[], checked: { converted: null, missing: 0 } as CheckedGradients };
+  readonly #call = {
+    raw: 0,
+    grads: NONE as readonly Gradient[],
+    vars: NONE as readonly Variable[],
+    checked: { converted: null, missing: 0 } as CheckedGradients,
+  };
   readonly #input: StepInput<Variable>;
+  readonly #args = { grads: [] as Gradient[], vars: [] as Variable[] }; // the call's lists, read once
   #lists: StepLists = { vars: [], grads: [], momentums: null, averages: null, accumulators: null };
+  #inStep = false; // a step is being prepared or run on this thread (user code may run meanwhile)
   #inFlight = 0; // applyAsync steps not yet settled
   #queue: Promise<void> = Promise.resolve(); // they run one after another
 
@@ -98,6 +112,7 @@ export class SGD {
   }
 
   set learningRate(value: LearningRate) {
+    this.#checkNotInStep('learningRate');
     this.#rate.set(value);
   }
 
@@ -136,17 +151,13 @@ export class SGD {
     checkpoint.loadOwnVariables(this, store);
   }
 
-  /** Creates the state for `variables` (apply() calls it on first use). */
+  /** Creates the state for `variables` (apply() calls it on first use); on a built optimizer it does nothing, as in Keras. */
   build(variables: Variable[]): void {
     this.#checkIdle('build');
-    checkVariables(variables, 'variables', this.#builtList());
-    if (this.#built) {
-      throw new Error(
-        `SGD.build: this optimizer is already built on ${this.#vars.length} variables. ` +
-          'When working with a new set of variables, create a new optimizer.',
-      );
-    }
-    this.#build(variables);
+    if (this.#built) return;
+    const list = snapshot(variables);
+    checkVariableList(list, 'variables');
+    this.#build(list);
   }
 
   /**
@@ -157,6 +168,7 @@ export class SGD {
   rebind(variables: Variable[]): void {
     this.#checkIdle('rebind');
     if (!this.#built) throw new Error('rebind: this optimizer is not built yet: call build(variables) or apply() first');
+    variables = snapshot(variables);
     checkReplacements(this.#vars, variables, [...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#decay.replace(this.#vars, variables);
     this.#bindVariables(variables);
@@ -164,34 +176,23 @@ export class SGD {
 
   /** Marks variables (or names matching any of the regular expressions) as free of weight decay. */
   excludeFromWeightDecay(options: { variables?: Variable[]; varNames?: string[] }): void {
+    this.#checkNotInStep('excludeFromWeightDecay');
     if (options === null || typeof options !== 'object') {
       throw invalid(TypeError, 'excludeFromWeightDecay', 'options', 'an object', options, { named: false });
     }
     const { variables, varNames } = options;
-    if (variables !== undefined) checkVariables(variables, 'variables', this.#builtList());
-    this.#decay.set(variables, varNames);
+    const list = snapshot(variables);
+    if (list !== undefined) checkVariables(list, 'variables', this.#builtList());
+    this.#decay.set(list, varNames);
   }
 
   /** Copies the moving averages into the variables (position by position), when `useEma` is on. */
   finalizeVariableValues(variables?: Variable[]): void {
     this.#checkIdle('finalizeVariableValues');
     if (!this.#config.useEma) return;
-    const list = variables ?? this.#vars;
+    const list = snapshot(variables) ?? this.#vars;
     checkVariables(list, 'variables', this.#builtList());
-    if (list.length !== this.#averages.length) {
-      throw new RangeError(
-        `The length of model variables (${list.length}) to override does not match the length of model ` +
-          `variables stored in the optimizer (${this.#averages.length}). Please check if the optimizer was ` +
-          'called on your model.',
-      );
-    }
-    list.forEach((v, i) => {
-      if (v.value.length !== this.#averages[i].value.length) {
-        throw new RangeError(
-          `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`,
-        );
-      }
-    });
+    checkFinalize(list, this.#averages);
     list.forEach((v, i) => v.value.set(this.#averages[i].value));
   }
 
@@ -215,31 +216,40 @@ export class SGD {
    */
   apply(grads: Gradient[], variables?: Variable[]): void {
     this.#checkIdle('apply');
-    if (!this.#prepare(grads, variables)) return;
-    const lists = this.#fillLists(this.#lists);
+    this.#inStep = true;
     try {
-      backend.impl.step(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
+      if (!this.#prepare(grads, variables)) return;
+      this.#launch(() => this.#lists, backend.impl.step);
     } finally {
-      lists.grads.fill(null); // do not keep the caller's gradients alive
-      this.#call.grads = NONE;
+      this.#inStep = false;
+      this.#lists.grads.fill(null); // do not keep the caller's gradients alive
+      this.#forgetCall();
     }
     this.#iteration.value[0] = this.#call.raw + 1;
   }
 
   /**
    * `apply()` on a worker thread, keeping the event loop free. Steps of one optimizer run
-   * in call order; a rejected step changes nothing. Leave the gradients and variables
-   * untouched until the promise settles.
+   * in call order; a rejected step changes nothing. The arrays a step uses must keep
+   * their memory until it settles (see the README's rules for async steps).
    */
   applyAsync(grads: Gradient[], variables?: Variable[]): Promise<void> {
     ++this.#inFlight;
     const run = async (): Promise<void> => {
-      if (!this.#prepare(grads, variables)) return;
+      this.#checkNotInStep('applyAsync');
+      let step: Promise<void>;
+      this.#inStep = true;
+      try {
+        if (!this.#prepare(grads, variables)) return;
+        checkFixedMemory(this.#call.grads, this.#call.vars); // it runs off this thread
+        // Lists of its own: the backend holds them until the step is done.
+        step = this.#launch(() => newStepLists(this.#vars.length, this.#config), backend.impl.stepAsync);
+      } finally {
+        this.#inStep = false;
+        this.#forgetCall();
+      }
       const raw = this.#call.raw;
-      // Lists of its own: the backend holds them until the step is done.
-      const lists = this.#fillLists(newStepLists(this.#vars.length, this.#config));
-      this.#call.grads = NONE;
-      await backend.impl.stepAsync(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
+      await step;
       this.#iteration.value[0] = raw + 1;
     };
     const result = this.#queue.then(run);
@@ -259,7 +269,17 @@ export class SGD {
     }
   }
 
+  /** Refuses a change to the optimizer from user code running inside one of its steps (a rate function, a schedule). */
+  #checkNotInStep(what: string): void {
+    if (this.#inStep) {
+      throw new Error(
+        `${what}: called from inside a step of this optimizer (its learning-rate function or schedule); a step cannot start or change the optimizer while one is being prepared`,
+      );
+    }
+  }
+
   #checkIdle(what: string): void {
+    this.#checkNotInStep(what);
     if (this.#inFlight > 0) {
       throw new Error(`${what}: ${this.#inFlight} applyAsync step(s) of this optimizer are still running; await them first`);
     }
@@ -269,9 +289,12 @@ export class SGD {
    * Checks a call and decides the whole step before anything is written (into #call and
    * the plan), building the optimizer on first use; false for `apply([])`, which does nothing.
    */
-  #prepare(grads: Gradient[], variables: Variable[] | undefined): boolean {
-    if (!Array.isArray(grads)) throw invalid(TypeError, 'apply', 'grads', 'an array', grads, { named: false });
+  #prepare(gradsArg: Gradient[], variablesArg: Variable[] | undefined): boolean {
+    if (!Array.isArray(gradsArg)) throw invalid(TypeError, 'apply', 'grads', 'an array', gradsArg, { named: false });
+    // Each list is read once (a Proxy or a getter cannot show the checks one thing and the step another).
+    const grads = readOnce(gradsArg, this.#args.grads);
     if (grads.length === 0) return false; // Keras: an empty list is a no-op, the counter included.
+    const variables = Array.isArray(variablesArg) ? readOnce(variablesArg, this.#args.vars) : variablesArg;
     const vars = callVariables(grads, variables, this.#builtList(), this.#index);
     const call = this.#call;
     // Before the first build the call's variables are all the step writes.
@@ -285,10 +308,29 @@ export class SGD {
     input.built = this.#builtList();
     this.#plan.decide(input); // reads the rate: may run user code and throw
     input.vars = NONE;
-
-    if (!this.#built) this.#build(vars);
-    if (call.checked.missing > 0) this.#warnMissing(grads, vars);
+    call.vars = vars;
     return true;
+  }
+
+  /**
+   * Builds the optimizer on first use, fills the backend's lists (the shared ones, or new
+   * ones an async step keeps) and calls `step` with them. When the backend refuses the first step, the optimizer
+   * is left unbuilt: a rejected call changes nothing.
+   */
+  #launch<R>(lists: () => StepLists, step: (...args: Parameters<Backend['step']>) => R): R {
+    const { grads, vars, checked } = this.#call;
+    const fresh = !this.#built;
+    if (fresh) this.#build(vars);
+    let result: R;
+    try {
+      const l = this.#fillLists(lists());
+      result = step(l.vars, l.grads, l.momentums, l.averages, l.accumulators, this.#plan.scalars);
+    } catch (e) {
+      if (fresh) this.#unbuild();
+      throw e;
+    }
+    if (checked.missing > 0) this.#warnMissing(grads, vars);
+    return result;
   }
 
   /** The backend's lists for the planned step: the call's gradients, every built variable and its state. */
@@ -312,11 +354,8 @@ export class SGD {
     return this.#built ? this.#vars : null;
   }
 
-  #warnMissing(grads: Gradient[], vars: readonly Variable[]): void {
-    const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
-    const message =
-      `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
-      'If using `model.compile()`, did you forget to provide a `loss` argument?';
+  #warnMissing(grads: readonly Gradient[], vars: readonly Variable[]): void {
+    const message = missingGradients(grads, vars);
     if (this.#warned.has(message)) return;
     this.#warned.add(message);
     warn(message);
@@ -339,6 +378,22 @@ export class SGD {
     this.#lists = newStepLists(this.#vars.length, this.#config);
     this.#bindVariables(variables);
     this.#built = true;
+  }
+
+  /** Drops the references to the caller's lists once a step has been handed to the backend. */
+  #forgetCall(): void {
+    this.#call.grads = NONE;
+    this.#call.vars = NONE;
+    this.#args.grads.fill(null);
+    this.#args.vars.fill(null as unknown as Variable);
+  }
+
+  /** Undoes #build (the first step was refused). */
+  #unbuild(): void {
+    this.#built = false;
+    this.#momentums = this.#averages = this.#accumulators = [];
+    this.#lists = newStepLists(0, this.#config);
+    this.#bindVariables([]);
   }
 
   /** Makes `variables` the ones the optimizer steps (at build, or by rebind). */

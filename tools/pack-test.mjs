@@ -47,6 +47,23 @@ try {
   if (a !== JSON.stringify({ w: [0.5, 2.5], isa: JSON.parse(a).isa }) || b !== '0.75') {
     throw new Error(`unexpected results: ${a} / ${b}`);
   }
+  // sgd-native/keras and its dependencies (fflate, h5wasm) from the tarball, both ways.
+  const kerasFile = JSON.stringify(path.join(root, 'examples', 'data', 'iris-keras.keras'));
+  const kc = run(
+    'node',
+    ['-e', `require('sgd-native/keras').readKerasFile(${kerasFile}).then((r) => console.log(r.optimizer.iterations))`],
+    { cwd: app, env },
+  ).trim();
+  const ke = run(
+    'node',
+    [
+      '--input-type=module',
+      '-e',
+      `import { readKerasFile } from 'sgd-native/keras'; console.log((await readKerasFile(${kerasFile})).optimizer.iterations);`,
+    ],
+    { cwd: app, env },
+  ).trim();
+  if (kc !== '30' || ke !== '30') throw new Error(`sgd-native/keras from the tarball: ${kc} / ${ke}`);
   if (existsSync(path.join(app, 'node_modules', 'sgd-native', 'build'))) throw new Error('a compiler ran: build/ exists');
   console.log(`installed without a compiler and stepped: ${a}, ${b}`);
 
