@@ -219,7 +219,7 @@ export class SGD {
     this.#inStep = true;
     try {
       if (!this.#prepare(grads, variables)) return;
-      this.#launch(() => this.#lists, backend.impl.step);
+      this.#launch(backend.impl.step, null);
     } finally {
       this.#inStep = false;
       this.#lists.grads.fill(null); // do not keep the caller's gradients alive
@@ -243,7 +243,7 @@ export class SGD {
         if (!this.#prepare(grads, variables)) return;
         checkFixedMemory(this.#call.grads, this.#call.vars); // it runs off this thread
         // Lists of its own: the backend holds them until the step is done.
-        step = this.#launch(() => newStepLists(this.#vars.length, this.#config), backend.impl.stepAsync);
+        step = this.#launch(backend.impl.stepAsync, newStepLists);
       } finally {
         this.#inStep = false;
         this.#forgetCall();
@@ -313,17 +313,18 @@ export class SGD {
   }
 
   /**
-   * Builds the optimizer on first use, fills the backend's lists (the shared ones, or new
-   * ones an async step keeps) and calls `step` with them. When the backend refuses the first step, the optimizer
-   * is left unbuilt: a rejected call changes nothing.
+   * Builds the optimizer on first use, fills the backend's lists (the shared ones, or
+   * `ownLists(n, config)` for an async step, which keeps them) and calls `step` with them.
+   * When the backend refuses the first step, the optimizer is left unbuilt: a rejected
+   * call changes nothing. (No closure here: a synchronous step allocates nothing.)
    */
-  #launch<R>(lists: () => StepLists, step: (...args: Parameters<Backend['step']>) => R): R {
+  #launch<R>(step: (...args: Parameters<Backend['step']>) => R, ownLists: typeof newStepLists | null): R {
     const { grads, vars, checked } = this.#call;
     const fresh = !this.#built;
     if (fresh) this.#build(vars);
     let result: R;
     try {
-      const l = this.#fillLists(lists());
+      const l = this.#fillLists(ownLists ? ownLists(this.#vars.length, this.#config) : this.#lists);
       result = step(l.vars, l.grads, l.momentums, l.averages, l.accumulators, this.#plan.scalars);
     } catch (e) {
       if (fresh) this.#unbuild();

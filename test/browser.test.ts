@@ -7,16 +7,25 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GOLDEN_DIGEST } from './golden-replay.mjs';
+import { GOLDEN_DIGEST } from './golden-replay.cjs';
 
 const ROOT = path.join(__dirname, '..');
 const CHROMIUM = process.env.SGD_CHROMIUM ?? '/usr/bin/chromium';
 const ORIGIN = 'http://localhost:8123'; // localhost: a secure context, so crypto.subtle exists
-const TYPES: Record<string, string> = { '.mjs': 'text/javascript', '.json': 'application/json', '.html': 'text/html' };
+const TYPES: Record<string, string> = {
+  '.mjs': 'text/javascript',
+  '.cjs': 'text/javascript',
+  '.json': 'application/json',
+  '.html': 'text/html',
+};
 // CI installs Chromium (.ci/run); elsewhere the test says it is skipped for want of one.
 // Not where tests may not spawn (under qemu) nor under the sanitizers (their preloads would
 // reach the browser).
-const available = !process.env.SGD_TEST_NO_SPAWN && !process.env.SGD_TEST_SANITIZER && (existsSync(CHROMIUM) || !!process.env.CI);
+const available =
+  process.platform === 'linux' &&
+  !process.env.SGD_TEST_NO_SPAWN &&
+  !process.env.SGD_TEST_SANITIZER &&
+  (existsSync(CHROMIUM) || !!process.env.CI);
 
 let browser: Browser;
 beforeAll(async () => {
@@ -46,7 +55,13 @@ async function replayInPage(forced?: string) {
     const file = new URL(route.request().url()).pathname;
     const where = path.join(ROOT, file === '/' ? 'test/browser.html' : file);
     if (!where.startsWith(ROOT) || !existsSync(where)) return route.fulfill({ status: 404 });
-    await route.fulfill({ body: readFileSync(where), contentType: TYPES[path.extname(where)] ?? 'application/octet-stream' });
+    let body = readFileSync(where, 'utf8'); // text only: the page asks for .html, .mjs, .cjs and .json
+    // test/golden-replay.cjs, made an ES module: its `module.exports`, exported by name.
+    if (where.endsWith('.cjs')) {
+      const names = Object.keys(require(where) as object).join(', ');
+      body = `const module = { exports: {} };\n(function (module) {\n${body}\n})(module);\nexport const { ${names} } = module.exports;`;
+    }
+    await route.fulfill({ body, contentType: TYPES[path.extname(where)] ?? 'application/octet-stream' });
   });
   if (forced) await page.addInitScript(`globalThis.SGD_NATIVE_BACKEND = ${JSON.stringify(forced)};`);
   await page.goto(`${ORIGIN}/`);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SGD, Variable } from '../lib/index.js';
-import { GOLDEN_DIGEST, digestBytes, replay, type GoldenCase } from './golden-replay.mjs';
+import { GOLDEN_DIGEST, digestBytes, replay, type GoldenCase } from './golden-replay.cjs';
 import { TARGETS, loadJson, useTarget } from './helpers.js';
 
 const golden = loadJson<{ cases: GoldenCase[] }>('sgd_golden.json');

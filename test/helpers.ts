@@ -10,7 +10,7 @@ export function loadJson<T = any>(file: string): T {
   return JSON.parse(readFileSync(path.join(CONFORMANCE_DIR, file), 'utf8')) as T;
 }
 
-export { decode, num } from './golden-replay.mjs';
+export { decode, num } from './golden-replay.cjs';
 
 /**
  * Every backend x instruction set this machine can run, as 'backend/isa' (the golden suite is

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as esm from '../../dist/index.mjs';
-import { GOLDEN_DIGEST, digestBytes, replay } from '../golden-replay.mjs';
 
 const require = createRequire(import.meta.url);
 const cjs = require('../../dist/index.js');
+const { GOLDEN_DIGEST, digestBytes, replay } = require('../golden-replay.cjs');
 const { SGD, Variable, backend } = esm;
 const expected = process.argv[2] ?? process.env.SGD_NATIVE_BACKEND ?? 'native';
 const runtime = globalThis.Deno

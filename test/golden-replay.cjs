@@ -1,10 +1,12 @@
 // Replays a public Keras golden case (test/conformance/sgd_golden.json) on a build of the
-// package, in any runtime: Node (vitest's golden.test.ts and test/runtimes/check.mjs),
-// Bun, Deno and a browser page (test/browser/). Plain JavaScript with no imports, so each
-// of them can load it as it is. A mismatch throws an Error naming the case, step and value.
+// package, in any runtime: Node from 18.17 (vitest's golden.test.ts, the win32 suite runner,
+// test/runtimes/check.mjs), Bun, Deno, and a browser page (test/browser.test.ts serves it
+// wrapped as an ES module). Plain CommonJS with no imports, so each of them can load it.
+// A mismatch throws an Error naming the case, step and value.
+'use strict';
 
 /** Golden numbers: plain JSON numbers, or "NaN" / "Infinity" / "-Infinity" / {"$float": ...}. */
-export function num(v) {
+function num(v) {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') return Number(v);
   if (v && typeof v === 'object' && '$float' in v) return Number(v.$float);
@@ -12,7 +14,7 @@ export function num(v) {
 }
 
 /** Recursively decodes the non-finite encodings inside a config. */
-export function decode(v) {
+function decode(v) {
   if (Array.isArray(v)) return v.map(decode);
   if (v && typeof v === 'object') {
     if ('$float' in v) return num(v);
@@ -43,7 +45,7 @@ function same(a, b) {
  * |a - e| <= tol * (largest finite |e| in the tensor), NaN where NaN is expected.
  * Returns whether the values were bit-identical.
  */
-export function compare(actual, expected, tol, label) {
+function compare(actual, expected, tol, label) {
   const e = expected.map(num);
   check(actual.length === e.length, `${label}: length ${actual.length}, Keras ${e.length}`);
   const i = e.findIndex((x, j) => !Object.is(actual[j], x));
@@ -79,7 +81,7 @@ const SLOTS = ['momentum', 'average', 'gradient_accumulator']; // golden slot na
  * against Keras. Returns the final state (variables, then optimizer variables) and whether
  * every value was bit-identical (else within SPEC 14's tolerance).
  */
-export function replay({ SGD, Variable }, c, target = '') {
+function replay({ SGD, Variable }, c, target = '') {
   const f64 = c.dtype === 'float64';
   const Float = f64 ? Float64Array : Float32Array;
   const exp = f64 ? c.expected_tensorflow : c.expected; // float64: Keras on TensorFlow (SPEC 9)
@@ -147,7 +149,7 @@ export function replay({ SGD, Variable }, c, target = '') {
 }
 
 /** The bytes the golden digest hashes: every final state, case by case, as float64. */
-export function digestBytes(cases, states) {
+function digestBytes(cases, states) {
   const parts = cases.flatMap((c) => (states.get(c.id) ?? []).map((a) => new Uint8Array(Float64Array.from(a).buffer)));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -159,4 +161,6 @@ export function digestBytes(cases, states) {
 }
 
 /** The digest of the public goldens' final states, the same on every backend, ISA, CPU and runtime. */
-export const GOLDEN_DIGEST = 'f7e6d49a1bb70215f77ddc131bc216898ec807b56f63d637272b7e024490ba20';
+const GOLDEN_DIGEST = 'f7e6d49a1bb70215f77ddc131bc216898ec807b56f63d637272b7e024490ba20';
+
+module.exports = { num, decode, compare, replay, digestBytes, GOLDEN_DIGEST };
