@@ -146,21 +146,18 @@ describe('every backend gives the native bits', () => {
   const start = backend.name;
   const others = info().available.filter((b) => b !== 'native');
   const KINDS = ['float32', 'float32 with NaN, infinities, signed zeros', 'float32 and float64 mixed'];
-  it.runIf(info().available.includes('native')).each(OPTIONS.flatMap((o) => KINDS.map((k) => [JSON.stringify(o), k])))(
-    '%s, %s',
-    (json, kind) => {
-      const options = JSON.parse(json) as object;
-      const specials = kind === KINDS[1];
-      const f64 = SIZES.map((_n, i) => kind === KINDS[2] && i % 2 === 1);
-      try {
-        const want = train('native', options, f64, specials);
-        for (const b of others) {
-          const got = train(b, options, f64, specials);
-          got.forEach((a, i) => expect(a.equals(want[i]), `${b}: array ${i}`).toBe(true));
-        }
-      } finally {
-        useBackend(start);
+  it.each(OPTIONS.flatMap((o) => KINDS.map((k) => [JSON.stringify(o), k])))('%s, %s', (json, kind) => {
+    const options = JSON.parse(json) as object;
+    const specials = kind === KINDS[1];
+    const f64 = SIZES.map((_n, i) => kind === KINDS[2] && i % 2 === 1);
+    try {
+      const want = train('native', options, f64, specials);
+      for (const b of others) {
+        const got = train(b, options, f64, specials);
+        got.forEach((a, i) => expect(a.equals(want[i]), `${b}: array ${i}`).toBe(true));
       }
-    },
-  );
+    } finally {
+      useBackend(start);
+    }
+  });
 });
