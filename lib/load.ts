@@ -45,6 +45,8 @@ function loadNative(): Backend {
   }
 }
 
+let nativeAsyncInFlight = 0; // the addon's async steps started by this thread, not yet settled
+
 /**
  * The addon's async step reads and writes raw memory on a worker thread while JavaScript
  * goes on. Node-API cannot keep a buffer alive through a transfer, so every buffer an
@@ -58,6 +60,9 @@ function withPinnedAsyncMemory(impl: Backend): Backend {
     ...impl,
     stepAsync(...args) {
       const settled = stepAsync(...args); // checks everything first: a refused step marks nothing
+      ++nativeAsyncInFlight;
+      const done = () => void --nativeAsyncInFlight;
+      settled.then(done, done);
       for (const list of args.slice(0, 5) as (readonly (ArrayBufferView | null)[] | null)[]) {
         for (const a of list ?? []) {
           if (a === null) continue;
@@ -86,3 +91,23 @@ export const backend: LoadedBackend = chooser.backend;
 export const availableBackends = chooser.available;
 /** Test hook: run everything on another backend from now on (SGD_NATIVE_BACKEND is the public way). */
 export const useBackend = chooser.use;
+
+/**
+ * Small synchronous steps cost more in crossing into the addon than in arithmetic: the js
+ * backend takes them for the native one, with the same bits (tested on both sides of the
+ * line). Not when the addon must judge memory itself: an async step of this thread in
+ * flight (its registry), or SharedArrayBuffer memory (sharing by real address). `perTensor`
+ * is the line, in elements per tensor of the step; 0 turns the path off.
+ */
+export const smallSteps = {
+  backend: sameOrder(chooser) ? jsBackend : null,
+  perTensor: 96,
+  /** Whether the addon has async steps of this thread in flight. */
+  busy: () => nativeAsyncInFlight > 0,
+};
+
+function sameOrder(c: typeof chooser): boolean {
+  const native = c.backend.name === 'native' ? c.backend.impl.scalarLayout : null;
+  const js = jsBackend.scalarLayout;
+  return native !== null && native.names.join() === js.names.join() && native.perTensor.join() === js.perTensor.join();
+}

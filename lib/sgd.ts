@@ -19,8 +19,9 @@ import {
 } from './call-checks.js';
 import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
-import { backend } from './load.js';
-import type { Backend } from './native.js';
+import { backend, smallSteps } from './load.js';
+import { CLIP, type Backend } from './native.js';
+import { bufferOf, isShared } from './memory.js';
 import { newStepLists, StepPlan, type StepInput, type StepLists } from './plan.js';
 import { invalid } from './checks.js';
 import { RateSource } from './learning-rate.js';
@@ -45,6 +46,8 @@ export class SGD {
   #averages: Variable[] = [];
   #accumulators: Variable[] = [];
   #written = new WrittenMemory([]); // every array a step writes
+  #elements = 0; // in all built variables
+  #sharedMemory = false; // a built variable is on a SharedArrayBuffer
 
   readonly #plan = new StepPlan(backend.layout);
   // The call being stepped, and the lists of synchronous steps: fields, so a step allocates nothing.
@@ -219,7 +222,7 @@ export class SGD {
     this.#inStep = true;
     try {
       if (!this.#prepare(grads, variables)) return;
-      this.#launch(backend.impl.step, null);
+      this.#launch(this.#small() ? smallSteps.backend!.step : backend.impl.step, null);
     } finally {
       this.#inStep = false;
       this.#lists.grads.fill(null); // do not keep the caller's gradients alive
@@ -382,6 +385,20 @@ export class SGD {
     this.#built = true;
   }
 
+  /** Whether this synchronous step goes to the js backend (see smallSteps in load.ts). */
+  #small(): boolean {
+    if (smallSteps.backend === null || backend.name !== 'native' || !this.#built || this.#sharedMemory || smallSteps.busy()) return false;
+    if (this.#elements > smallSteps.perTensor * this.#vars.length) return false;
+    const clip = this.#plan.scalars[backend.layout.clip];
+    if (clip === CLIP.norm || clip === CLIP.globalNorm) return false; // the js norm pass allocates
+    const grads = this.#call.grads;
+    for (let i = 0; i < grads.length; ++i) {
+      const g = grads[i];
+      if (g && isShared(bufferOf(g))) return false;
+    }
+    return true;
+  }
+
   /** Drops the references to the caller's lists once a step has been handed to the backend. */
   #forgetCall(): void {
     this.#call.grads = NONE;
@@ -404,5 +421,7 @@ export class SGD {
     this.#index.clear();
     this.#vars.forEach((v, i) => this.#index.set(v, i));
     this.#written = new WrittenMemory([...this.#vars, ...this.#averages, ...this.#accumulators, ...this.#momentums]);
+    this.#elements = this.#vars.reduce((sum, v) => sum + v.size, 0);
+    this.#sharedMemory = this.#vars.some((v) => isShared(bufferOf(v.value)));
   }
 }

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SGD, Variable, isa, schedules, setIsa } from '../lib/index.js';
-import { backend } from '../lib/load.js';
+import { backend, smallSteps } from '../lib/load.js';
 import { scalarLayout } from '../lib/native.js';
 
 const ROOT = path.join(__dirname, '..');
@@ -393,6 +393,70 @@ describe('backend layer', () => {
     expect(backend.layout.decayLr(3, 1)).toBe(names.length + 3 + 1);
     expect(() => scalarLayout({ names: names.slice(1), perTensor }, 'test')).toThrow(/does not match this version of lib/);
     expect(() => scalarLayout({ names, perTensor: ['decayLr', 'decayOn'] }, 'test')).toThrow(/rebuild/);
+  });
+});
+
+describe('small steps', () => {
+  const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
+  const CONFIGS = [
+    { momentum: 0.9 },
+    { momentum: 0.9, nesterov: true, weightDecay: 0.01 },
+    { useEma: true, emaOverwriteFrequency: 2, learningRate: 0.3 },
+    { gradientAccumulationSteps: 2, lossScaleFactor: 4, momentum: 0.5 },
+    { clipvalue: 0.1 },
+  ];
+  const MODELS = [[1], [7], [31, 2], [64, 16, 48, 3], [96], [97], [400, 3]];
+  /** Every state after 5 steps of every config on every model, as bits. */
+  const run = () =>
+    CONFIGS.flatMap((config) =>
+      MODELS.map((shapes) => {
+        const vars = shapes.map((n, i) => new Variable(data(n, i + 1), { name: `v${i}` }));
+        const mixed = vars.map((v, i) => (i === 1 ? new Variable(new Float64Array(v.value), { name: 'f64' }) : v));
+        const opt = new SGD(config);
+        for (let k = 0; k < 5; ++k)
+          opt.apply(
+            shapes.map((n, i) => (k === 2 && i === 0 && shapes.length > 1 ? null : data(n, 10 * k + i, 3))),
+            mixed,
+          );
+        return [...mixed, ...opt.variables].map((v) => Buffer.from(v.value.buffer).toString('base64')).join();
+      }),
+    );
+
+  it.runIf(backend.name === 'native' && smallSteps.backend !== null)(
+    'run in JavaScript below the line, with the bits of the addon on both sides of it',
+    () => {
+      const js = vi.spyOn(smallSteps.backend!, 'step');
+      const line = smallSteps.perTensor;
+      const mixed = run();
+      expect(js).toHaveBeenCalled(); // the small models took the js path
+      const calls = js.mock.calls.length;
+      smallSteps.perTensor = 0; // every step through the addon
+      try {
+        expect(run()).toEqual(mixed);
+      } finally {
+        smallSteps.perTensor = line;
+      }
+      expect(js.mock.calls.length).toBe(calls);
+    },
+  );
+
+  it.runIf(backend.name === 'native' && smallSteps.backend !== null)('go to the addon when it must judge memory itself', async () => {
+    const js = vi.spyOn(smallSteps.backend!, 'step');
+    const sab = new SharedArrayBuffer(16);
+    const w = new Variable(new Float32Array(sab), { name: 'w' });
+    expect(() => new SGD().apply([new Float32Array(structuredClone(sab))], [w])).toThrow(/shares memory/); // the addon's check
+    const v = new Variable(f32(1, 2), { name: 'v' });
+    const opt = new SGD();
+    opt.apply([f32(1, 1)], [v]); // the first step builds, through the addon
+    opt.apply([f32(1, 1)], [v]);
+    expect(js).toHaveBeenCalledTimes(1);
+    const big = new Variable(new Float32Array(1 << 16), { name: 'big' });
+    const other = new SGD();
+    const pending = other.applyAsync([new Float32Array(1 << 16)], [big]);
+    await Promise.resolve(); // in flight now
+    opt.apply([f32(1, 1)], [v]); // the addon (its registry) decides while an async step runs
+    expect(js).toHaveBeenCalledTimes(1);
+    await pending;
   });
 });
 
