@@ -1,0 +1,4 @@
+// sgd-native/tfjs on tfjs's cpu backend (zero copy: the variables' values are the optimizer's arrays).
+import { defineTfjsSuite } from './tfjs-suite.js';
+
+defineTfjsSuite('cpu');
