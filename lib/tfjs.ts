@@ -81,6 +81,11 @@ interface Engine {
   registeredVariables: Record<string, TfVariable>;
 }
 
+/** A backend's record of a tensor's data, without tfjs's DataStorage.get() side effect (moving unknown data to this backend). */
+function dataOf<T>(storage: DataStorage<T>, dataId: DataId): T | undefined {
+  return storage.has(dataId) ? storage.get(dataId) : undefined;
+}
+
 function float32(values: ArrayLike<number>): Float32Array {
   return values instanceof Float32Array ? values : Float32Array.from(values);
 }
@@ -120,7 +125,7 @@ class CpuStorage implements Storage {
     for (let i = 0; i < vars.length; ++i) {
       const v = vars[i];
       const b = bindings[i];
-      const entry = b && v.dataId === b.dataId ? this.backend.data.get(b.dataId) : undefined;
+      const entry = b && v.dataId === b.dataId ? dataOf(this.backend.data, b.dataId) : undefined;
       if (entry === undefined || entry.refCount !== 1 || entry.values !== b.array) bindings[i] = this.#adopt(v, b);
     }
     return fresh;
@@ -130,14 +135,14 @@ class CpuStorage implements Storage {
     const array = previous?.array ?? new Float32Array(v.size);
     if (previous) {
       // A clone, a reshape or the tensor assign() replaced may still hold our array: it keeps a snapshot.
-      const old = this.backend.data.get(previous.dataId);
+      const old = dataOf(this.backend.data, previous.dataId);
       if (old !== undefined && old.values === array) old.values = array.slice();
     }
     array.set(v.dataSync());
     const t = this.tf.tensor(array, v.shape, 'float32');
     v.assign(t);
     t.dispose();
-    if (this.backend.data.get(v.dataId)?.values !== array) {
+    if (dataOf(this.backend.data, v.dataId)?.values !== array) {
       throw new Error(`sgd-native/tfjs: the cpu backend did not keep the array given to tf.tensor (variable '${v.name}'); use { storage: 'copy' }`);
     }
     this.#owned.add(array.buffer);
@@ -145,7 +150,7 @@ class CpuStorage implements Storage {
   }
 
   gradient(t: tfc.Tensor): Float32Array {
-    const entry = this.backend.data.get(t.dataId);
+    const entry = dataOf(this.backend.data, t.dataId);
     let g = entry?.dtype === 'float32' && entry.values instanceof Float32Array ? entry.values : float32(t.dataSync());
     // A gradient that is (a slice of) a weight: the step writes that weight while reading it.
     if (this.#owned.has(g.buffer)) g = g.slice();
@@ -180,7 +185,7 @@ class WasmStorage implements Storage {
     let moved = bindings.length === 0;
     for (let i = 0; i < vars.length; ++i) {
       const v = vars[i];
-      const d = map.get(v.dataId);
+      const d = dataOf(map, v.dataId);
       if (d === undefined || d.refCount !== 1 || d.memoryOffset === null) {
         // On another backend, or shared with a reshape or an initial value: a private copy on the heap.
         const t = this.tf.tensor(v.dataSync(), v.shape, 'float32');
@@ -202,7 +207,7 @@ class WasmStorage implements Storage {
   }
 
   gradient(t: tfc.Tensor): Float32Array {
-    const d = this.backend.dataIdMap.get(t.dataId);
+    const d = dataOf(this.backend.dataIdMap, t.dataId);
     if (d === undefined || d.dtype !== 'float32' || d.memoryOffset === null || this.#offsets.has(d.memoryOffset)) {
       return float32(t.dataSync()); // a copy (also for a gradient that is a reshape of a weight)
     }

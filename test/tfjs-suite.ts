@@ -185,3 +185,263 @@ export function defineTfjsSuite(backend: Backend): void {
     }
   });
 }
+
+/** Saves with the optimizer through JSON (as a file would) and loads it back. */
+async function saveAndLoad(model: tf.LayersModel): Promise<tf.LayersModel> {
+  let saved: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+    { includeOptimizer: true },
+  );
+  const { weightData, ...json } = saved!;
+  return tf.loadLayersModel(tf.io.fromMemory({ ...JSON.parse(JSON.stringify(json)), weightData }));
+}
+
+export function defineTfjsTrapSuite(backend: Backend): void {
+  describe(`sgd-native/tfjs on the ${backend} backend: tfjs's contract and traps`, () => {
+    it('model.fit lowers the loss; no tensor leaks per step', async () => {
+      const rng = random(3);
+      const n = 64;
+      const x = tf.tensor2d(uniform(rng, n * IN), [n, IN]);
+      const y = tf.tidy(() => tf.matMul(x, tf.tensor2d(uniform(rng, IN * OUT), [IN, OUT])));
+      const model = mlp();
+      model.compile({ optimizer: new TfSGD({ learningRate: 0.05, momentum: 0.9 }), loss: 'meanSquaredError' });
+      const history = await model.fit(x, y, { epochs: 12, batchSize: 16, shuffle: false, verbose: 0 });
+      const losses = history.history.loss as number[];
+      expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.5);
+      for (const storage of ['auto', 'copy'] as const) {
+        const m = mlp();
+        m.compile({ optimizer: new TfSGD({ learningRate: 0.05, momentum: 0.9, storage }), loss: 'meanSquaredError' });
+        await m.trainOnBatch(x, y);
+        const before = tf.memory().numTensors;
+        for (let s = 0; s < 4; ++s) await m.trainOnBatch(x, y);
+        expect(tf.memory().numTensors, storage).toBe(before);
+        m.dispose();
+      }
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+
+    it('a clone or a reshape of a weight held across steps keeps its value; so does a variable initial value', async () => {
+      const p = pair(() => ({ learningRate: 0.1, momentum: 0.9 }));
+      await stepBoth(p, 1, 'step 1');
+      const kernel = p.model.weights[0].read();
+      const held = [tf.clone(kernel), kernel.reshape([-1]), tf.clone(tf.clone(kernel))];
+      const snapshot = Float32Array.from(kernel.dataSync());
+      for (let s = 2; s <= 4; ++s) await stepBoth(p, s, `step ${s}`);
+      held.forEach((t, i) => expectSameBits(t.dataSync(), snapshot, `held tensor ${i}`));
+      expect(Object.is(kernel.dataSync()[0], snapshot[0])).toBe(false); // the weight itself did train
+      tf.dispose(held);
+
+      const init = tf.tensor1d([1, 2, 3, 4]);
+      const v = tf.variable(init, true);
+      const opt = new TfSGD({ learningRate: 0.1 });
+      for (let s = 0; s < 2; ++s) opt.minimize(() => tf.sum(tf.square(v)));
+      expect(Array.from(init.dataSync())).toEqual([1, 2, 3, 4]);
+      expect(v.dataSync()[0]).toBeCloseTo(0.64, 6);
+      tf.dispose([init, v]);
+      dispose(p.model, p.twin);
+    });
+
+    it('a gradient that is (a reshape or a slice of) the weight it updates is read before the weight is written', () => {
+      const v = tf.variable(tf.tensor1d([1, -2, 3, -4, 5, -6, 7, -8]));
+      const expected = new Variable(Float32Array.from(v.dataSync()));
+      const sgd = new SGD({ learningRate: 0.25 });
+      const opt = new TfSGD({ learningRate: 0.25 });
+      for (const grad of [(a: tf.Tensor) => a.reshape([8]), (a: tf.Tensor) => tf.slice(a, [0], [8])]) {
+        const f = tf.customGrad((a) => ({ value: tf.sum(a as tf.Tensor), gradFunc: () => grad(a as tf.Tensor) }));
+        opt.minimize(() => f(v) as tf.Scalar, false, [v]);
+        sgd.apply([expected.value.slice()], [expected]);
+        expectSameBits(v.dataSync(), expected.value, 'v');
+      }
+      v.dispose();
+    });
+
+    it('setWeights / assign moving a variable to other storage: training continues from the new values, state kept', async () => {
+      const p = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
+      for (let s = 1; s <= 2; ++s) await stepBoth(p, s, `step ${s}`);
+      const source = mlp(weightsOf(p.model).map((w) => w.map((x) => x * 0.5)));
+      const sourceValues = weightsOf(source);
+      p.model.setWeights(source.getWeights()); // the model's variables now share the source's storage
+      p.twin.setWeights(source.getWeights());
+      p.ref.read();
+      for (let s = 3; s <= 4; ++s) await stepBoth(p, s, `step ${s} after setWeights`);
+      weightsOf(source).forEach((w, i) => expectSameBits(w, sourceValues[i], `source weight ${i}`));
+      const bias = p.model.weights[1].read() as tf.Variable;
+      const twinBias = p.twin.weights[1].read() as tf.Variable;
+      tf.tidy(() => {
+        bias.assign(tf.fill(bias.shape, 0.25));
+        twinBias.assign(tf.fill(twinBias.shape, 0.25));
+      });
+      p.ref.read();
+      for (let s = 5; s <= 6; ++s) await stepBoth(p, s, `step ${s} after assign`);
+      dispose(p.model, p.twin, source);
+    });
+
+    it('the model predicts with the updated weights (the wasm kernels drop weights they packed)', async () => {
+      const p = pair(() => ({ learningRate: 0.1, momentum: 0.9 }));
+      const { x } = batch(9);
+      for (let s = 1; s <= 3; ++s) {
+        await stepBoth(p, s, `step ${s}`);
+        const fresh = mlp(weightsOf(p.model));
+        const [a, b] = [p.model.predict(x) as tf.Tensor, fresh.predict(x) as tf.Tensor];
+        expectSameBits(a.dataSync(), b.dataSync(), `prediction after step ${s}`);
+        tf.dispose([a, b]);
+        fresh.dispose();
+      }
+      x.dispose();
+      dispose(p.model, p.twin);
+    });
+
+    it.runIf(backend === 'wasm')('wasm heap growth (every view detached): re-bound, state kept', async () => {
+      const p = pair(() => ({ learningRate: 0.05, momentum: 0.9, useEma: true }));
+      for (let s = 1; s <= 2; ++s) await stepBoth(p, s, `step ${s}`);
+      const wasm = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm;
+      const heap = wasm.HEAPU8.buffer;
+      const big = tf.zeros([(heap.byteLength >> 2) + (1 << 22)]); // more than the whole heap: it must grow
+      expect(wasm.HEAPU8.buffer).not.toBe(heap);
+      expect(heap.byteLength).toBe(0); // detached
+      for (let s = 3; s <= 5; ++s) await stepBoth(p, s, `step ${s} after heap growth`);
+      big.dispose();
+      dispose(p.model, p.twin);
+    });
+
+    it('applyGradients takes a NamedTensorMap (minimize without varList) and a list with missing gradients', () => {
+      const w = tf.variable(tf.tensor1d([0.5, -0.5]), true);
+      const b = tf.variable(tf.scalar(0.1), true);
+      const refW = new Variable(Float32Array.of(0.5, -0.5), { name: 'w' });
+      const refB = new Variable(Float32Array.of(0.1), { name: 'b', shape: [] });
+      const opt = new TfSGD({ learningRate: 0.1, momentum: 0.9 });
+      const sgd = new SGD({ learningRate: 0.1, momentum: 0.9 });
+      const x = tf.tensor2d([1, 2, 3, -1, 0, 2], [3, 2]);
+      const y = tf.tensor1d([1, 0, 2]);
+      const loss = () => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, w.reshape([2, 1])).reshape([3]), b), y))) as tf.Scalar;
+      for (let s = 0; s < 3; ++s) {
+        const { grads } = tf.variableGrads(loss, [w, b]);
+        const g = [Float32Array.from(grads[w.name].dataSync()), Float32Array.from(grads[b.name].dataSync())];
+        tf.dispose(grads);
+        opt.minimize(loss); // the map form, over every trainable variable the loss uses
+        sgd.apply(g, [refW, refB]);
+        expectSameBits(w.dataSync(), refW.value, `w, step ${s + 1}`);
+        expectSameBits(b.dataSync(), refB.value, `b, step ${s + 1}`);
+      }
+      const g = tf.tensor1d([1, 1]);
+      opt.applyGradients([{ name: w.name, tensor: g }, { name: b.name, tensor: null as unknown as tf.Tensor }]);
+      sgd.apply([Float32Array.of(1, 1), null], [refW, refB]);
+      expectSameBits(w.dataSync(), refW.value, 'w after a missing gradient');
+      expectSameBits(b.dataSync(), refB.value, 'b after a missing gradient');
+      const stranger = tf.variable(tf.tensor1d([1]), true);
+      expect(() => opt.applyGradients({ [stranger.name]: g })).toThrow(/not built with/);
+      expect(opt.iterations).toBe(4);
+      b.dispose();
+      expect(() => opt.applyGradients({ [w.name]: g })).toThrow(/disposed/);
+      tf.dispose([w, x, y, g, stranger]);
+    });
+
+    it('save with the optimizer, load, resume: equal to the uninterrupted run, bit for bit', async () => {
+      const options = (): SGDOptions => ({
+        learningRate: new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 8, warmupTarget: 0.2, warmupSteps: 2 }),
+        momentum: 0.9,
+        nesterov: true,
+        globalClipnorm: 1,
+        name: 'my_sgd',
+      });
+      const whole = mlp();
+      whole.compile({ optimizer: new TfSGD(options()), loss: 'meanSquaredError' });
+      const first = mlp();
+      first.compile({ optimizer: new TfSGD(options()), loss: 'meanSquaredError' });
+      const train = async (m: tf.LayersModel, from: number, to: number) => {
+        const losses = [];
+        for (let s = from; s < to; ++s) {
+          const { x, y } = batch(s);
+          losses.push((await m.trainOnBatch(x, y)) as number);
+          tf.dispose([x, y]);
+        }
+        return losses;
+      };
+      const expected = await train(whole, 0, 6);
+      await train(first, 0, 3);
+      const resumed = await saveAndLoad(first);
+      expect(resumed.optimizer).toBeInstanceOf(TfSGD);
+      expect(resumed.optimizer.getConfig()).toEqual(first.optimizer.getConfig());
+      expect(resumed.optimizer.iterations).toBe(3);
+      expect((await train(resumed, 3, 6)).map(Math.fround)).toEqual(expected.slice(3).map(Math.fround));
+      expectSameWeights(resumed, whole, 'resumed');
+      dispose(whole, first, resumed);
+    });
+
+    it('getWeights / setWeights: iteration count first, Keras paths; restored by path, else by position; a misfit is skipped with a warning', async () => {
+      const p = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
+      for (let s = 1; s <= 2; ++s) await stepBoth(p, s, `step ${s}`);
+      const weights = await p.opt.getWeights();
+      expect(weights[0].name).toBe('iter');
+      expect(weights[0].tensor.dtype).toBe('int32');
+      expect(weights.slice(1).map((w) => w.name)).toEqual(p.opt.native.variables.slice(1).map((v) => v.path));
+      expect(weights[2].name).toMatch(/^sgd\/dense_Dense\d+_kernel(_\d+)?_momentum$/);
+
+      // By path: the same variables, the arrays shuffled.
+      const byPath = new TfSGD({ learningRate: 0.05, momentum: 0.9 });
+      await byPath.setWeights([weights[0], ...weights.slice(1).reverse()]);
+      expect(byPath.iterations).toBe(2);
+      p.model.compile({ optimizer: byPath, loss: 'meanSquaredError' });
+      for (let s = 3; s <= 4; ++s) await stepBoth(p, s, `step ${s} by path`);
+
+      // By position: another model (other variable names), after its first step.
+      const q = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
+      for (let s = 1; s <= 2; ++s) await stepBoth(q, s, `q step ${s}`);
+      const fresh = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
+      fresh.model.setWeights(q.model.getWeights());
+      await fresh.opt.setWeights(await q.opt.getWeights());
+      q.model.compile({ optimizer: fresh.opt, loss: 'meanSquaredError' });
+      for (let s = 3; s <= 4; ++s) await stepBoth(q, s, `q step ${s} by position`);
+
+      const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const before = p.opt.native.stateDict();
+      await byPath.setWeights(weights.slice(0, 3));
+      expect(String(warning.mock.calls[0]?.[0])).toMatch(/Skipping variable loading/);
+      expect(byPath.native.stateDict()).not.toEqual(before); // untouched: still its own, trained state
+      warning.mockRestore();
+      tf.dispose(weights.map((w) => w.tensor));
+      dispose(p.model, p.twin, q.model, q.twin, fresh.model, fresh.twin);
+    });
+  });
+}
+
+describe('bindTfjs', () => {
+  it('registers the class as SGDNative, leaves tfjs\'s SGD alone, binds once per tfjs instance', () => {
+    const map = tf.serialization.SerializationMap.getMap().classNameMap;
+    expect(map.SGDNative[0]).toBe(TfSGD);
+    expect(map.SGD[0]).toBe(tf.train.sgd(0.1).constructor);
+    expect(bindTfjs(tf).SGD).toBe(TfSGD);
+    const opt = new TfSGD({ momentum: 0.5 });
+    expect(opt).toBeInstanceOf(tf.Optimizer);
+    expect(opt.getClassName()).toBe('SGDNative');
+    expect(opt.native).toBeInstanceOf(SGD);
+    expect(() => bindTfjs({} as typeof tf)).toThrow(/TensorFlow.js namespace/);
+    expect(() => new TfSGD({ storage: 'shared' as 'copy' })).toThrow(/storage/);
+  });
+
+  it('fromConfig takes Keras\'s config and what tfjs-layers hands back on load (camelCased, customObjects added)', () => {
+    const keras = new SGD({
+      learningRate: new schedules.PiecewiseConstantDecay({ boundaries: [2, 4], values: [0.1, 0.05, 0.01] }),
+      momentum: 0.9,
+      globalClipnorm: 2,
+      emaOverwriteFrequency: 3,
+      useEma: true,
+    }).getConfig();
+    const camel = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(camel)
+        : v !== null && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), camel(x)]))
+          : v;
+    const loaded = { ...(camel(keras) as object), customObjects: {} };
+    for (const config of [keras, loaded]) {
+      const opt = TfSGD.fromConfig(TfSGD, config);
+      expect(opt).toBeInstanceOf(TfSGD);
+      expect(opt.getConfig()).toEqual(keras);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 // sgd-native/tfjs on tfjs's wasm backend (zero copy: views on the module's heap).
-import { defineTfjsSuite } from './tfjs-suite.js';
+import { defineTfjsSuite, defineTfjsTrapSuite } from './tfjs-suite.js';
 
 defineTfjsSuite('wasm');
+defineTfjsTrapSuite('wasm');
