@@ -1,6 +1,9 @@
 // Keras's SGD config in and out: the constructor arguments, their checks in
 // Keras's order with Keras's messages (SPEC.md 1.1), get_config's keys and order.
-import { checkBoolean, checkFinite, checkFloat32, describe, pyRepr, pyStr } from './messages.js';
+// Messages that print values with pyStr/pyRepr are Keras's own texts, replayed against
+// test/conformance/sgd_errors.json: keep them verbatim (odd spacing included).
+import { checkBoolean, checkFinite, checkFloat32, invalid } from './checks.js';
+import { describe, pyRepr, pyStr } from './python.js';
 import { deserialize, isScheduleClass, LearningRateSchedule, serialize } from './schedules.js';
 
 export type LearningRate = number | LearningRateSchedule | (() => number);
@@ -79,7 +82,7 @@ export function warn(message: string): void {
 export function checkOptions(input: unknown, style: 'options' | 'config'): OptimizerConfig {
   if (input === undefined) input = {};
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new TypeError(`SGD: \`${style}\` must be an object. Received: ${describe(input)}`);
+    throw invalid(TypeError, 'SGD', style, 'an object', input, { named: false });
   }
   // Read every key once (a throwing getter throws here, before anything else happens).
   const given: Partial<Record<keyof SGDOptions, unknown>> = {};
@@ -180,7 +183,7 @@ function checkLearningRate(lr: unknown, style: 'options' | 'config'): LearningRa
   if (lr instanceof LearningRateSchedule || typeof lr === 'function') return lr as LearningRate;
   if (typeof lr === 'number') {
     if (!Number.isFinite(lr)) {
-      throw new RangeError(`Argument \`learning_rate\` must be a finite number. Received: learning_rate=${describe(lr)}`);
+      throw invalid(RangeError, null, 'learning_rate', 'a finite number', lr);
     }
     return lr;
   }

@@ -1,29 +1,83 @@
-// The typed surface of the addon: exactly what native/binding.cc exports.
-import * as path from 'node:path';
+// The backend contract: what an implementation of the step provides (native/binding.cc
+// exports exactly this), and the layout of the `scalars` it reads. No side effects:
+// loading lives in load.ts.
 
 export type FloatArray = Float32Array | Float64Array;
 
-/**
- * Layout of the `params` Float64Array of `step` (mirrored in native/binding.cc): these
- * scalars, then a weight-decay flag per tensor, then the learning rate each decay uses.
- */
-export const S = {
-  Mode: 0, // 0: update step, 1: accumulate only
-  LossScale: 1, // NaN: no loss scaling
-  AccumSteps: 2, // 0: no averaging with the accumulators on this update
-  Clip: 3, // 0 none, 1 clipvalue, 2 clipnorm, 3 global_clipnorm
-  ClipValue: 4,
-  Lr: 5,
-  Momentum: 6, // used when `momentums` is passed (the slot exists exactly when momentum != 0)
-  Nesterov: 7,
-  WeightDecay: 8,
-  Ema: 9,
-  EmaE: 10, // (iterations != 0) * ema_momentum
-  Overwrite: 11,
-  Count: 12,
-} as const;
+/** The named entries of `scalars`, defined once in native/scalars.h (meanings there). */
+export const SCALAR_NAMES = [
+  'mode', // 0: update step, 1: accumulate only
+  'lossScale', // NaN: no loss scaling
+  'accumSteps', // steps to average the accumulators over on this update; 0: none
+  'clip', // CLIP below
+  'clipValue',
+  'lr',
+  'momentum', // used when the momentum slot exists (exactly when momentum != 0)
+  'nesterov',
+  'weightDecay',
+  'ema',
+  'emaE', // SPEC 7's e = (iterations != 0) * ema_momentum: the weight of the old average
+  'overwrite', // copy the new averages into the variables
+] as const;
+/** The per-tensor tails that follow the named entries, n values each, in this order. */
+export const PER_TENSOR = ['decayOn', 'decayLr'] as const;
 
-export interface Native {
+export type ScalarName = (typeof SCALAR_NAMES)[number];
+
+/** Values of `scalars[layout.clip]`. */
+export const CLIP = { none: 0, value: 1, norm: 2, globalNorm: 3 } as const;
+
+/**
+ * Where each number of a step lives in `scalars`:
+ * [named entries (count) | decayOn per tensor (n) | decayLr per tensor (n)].
+ */
+export type ScalarLayout = Readonly<Record<ScalarName, number>> & {
+  readonly count: number;
+  /** Index of tensor i's weight-decay flag in a step over n tensors. */
+  decayOn(n: number, i: number): number;
+  /** Index of the learning rate tensor i's weight decay uses. */
+  decayLr(n: number, i: number): number;
+  /** Length of `scalars` for a step over n tensors. */
+  length(n: number): number;
+};
+
+/** What a backend exports to describe its layout: the names in index order. */
+export interface ExportedLayout {
+  names: readonly string[];
+  perTensor: readonly string[];
+}
+
+/** The layout a backend exports, checked against the names lib/ uses. */
+export function scalarLayout(exported: ExportedLayout | undefined, backendName: string): ScalarLayout {
+  const names = exported?.names;
+  const tails = exported?.perTensor;
+  const agree =
+    Array.isArray(names) &&
+    Array.isArray(tails) &&
+    names.length === SCALAR_NAMES.length &&
+    SCALAR_NAMES.every((n) => names.includes(n)) &&
+    tails.length === PER_TENSOR.length &&
+    PER_TENSOR.every((t, i) => tails[i] === t);
+  if (!agree) {
+    throw new Error(
+      `sgd-native: the ${backendName} backend's scalar layout (${JSON.stringify(exported)}) does not match this ` +
+        `version of lib/ (names ${SCALAR_NAMES.join(', ')}; per tensor ${PER_TENSOR.join(', ')}). ` +
+        'The binary and the JavaScript come from different builds: rebuild (npm rebuild sgd-native).',
+    );
+  }
+  const count = names.length;
+  const index = Object.fromEntries(SCALAR_NAMES.map((n) => [n, names.indexOf(n)])) as Record<ScalarName, number>;
+  return Object.freeze({
+    ...index,
+    count,
+    decayOn: (_n: number, i: number) => count + i,
+    decayLr: (n: number, i: number) => count + n + i,
+    length: (n: number) => count + PER_TENSOR.length * n,
+  });
+}
+
+/** One implementation of the step (today: the native addon). */
+export interface Backend {
   /** One optimizer step over every tensor; state lists are null when the slot does not exist. */
   step(
     variables: readonly FloatArray[],
@@ -31,49 +85,20 @@ export interface Native {
     momentums: readonly FloatArray[] | null,
     averages: readonly FloatArray[] | null,
     accumulators: readonly FloatArray[] | null,
-    params: Float64Array,
+    scalars: Float64Array,
   ): void;
   /** The same step on a worker thread; the arrays must stay as they are until it settles. */
-  stepAsync(...args: Parameters<Native['step']>): Promise<void>;
+  stepAsync(...args: Parameters<Backend['step']>): Promise<void>;
   isa(): { active: string; available: string[] };
   numThreads(): number;
   setNumThreads(n: number): void;
   setIsa(name: string): void;
+  readonly scalarLayout: ExportedLayout;
 }
 
-const root = path.join(__dirname, '..');
-
-function libc(): string {
-  if (process.platform !== 'linux') return '';
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'musl (no glibc found)';
+/** A loaded backend with its checked layout. */
+export interface LoadedBackend {
+  readonly name: string;
+  readonly impl: Backend;
+  readonly layout: ScalarLayout;
 }
-
-/** Loads the addon: a prebuilt binary if one fits, else a local build; says why and what to do when neither loads. */
-function load(): Native {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const gypBuild = require('node-gyp-build') as (dir: string) => Native;
-  try {
-    return gypBuild(root);
-  } catch (e) {
-    if (/SGD_NATIVE_ISA/.test(String((e as Error).message))) throw e;
-    const target = `${process.platform}-${process.arch}`;
-    const where = [
-      process.env.PREBUILDS_ONLY ? null : path.join(root, 'build', 'Release', '*.node'),
-      path.join(root, 'prebuilds', target, '*.node'),
-    ].filter(Boolean);
-    const err = new Error(
-      `sgd-native: the native addon could not be loaded on ${target}` +
-        `${libc() ? ` (${libc()})` : ''}, Node ${process.version} (Node-API ${process.versions.napi}).\n` +
-        `Looked for: ${where.join(', ')}.\n` +
-        `Cause: ${(e as Error).message.split('\n')[0]}\n` +
-        'To build it from source (needs Python 3, make and a C++17 compiler): ' +
-        '`npm rebuild sgd-native --build-from-source` (or `npm install --build-from-source`). ' +
-        'Prebuilt binaries ship for linux-x64 (glibc), linux-arm64 (glibc), darwin-x64, darwin-arm64 and win32-x64.',
-    );
-    (err as Error & { cause?: unknown }).cause = e;
-    throw err;
-  }
-}
-
-export const native: Native = load();

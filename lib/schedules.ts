@@ -1,6 +1,7 @@
 // The Keras learning-rate schedules (SPEC.md section 10). Every operation is
 // rounded to float32 on its own, as Keras computes them in floatx.
-import { checkBoolean, checkFinite, describe, pyRepr, pyStr } from './messages.js';
+import { checkBoolean, checkFinite, invalid } from './checks.js';
+import { describe, pyRepr, pyStr } from './python.js';
 
 const f = Math.fround;
 const PI32 = f(Math.PI);
@@ -31,7 +32,7 @@ export abstract class LearningRateSchedule {
     config: Config,
   ): T {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-      throw new TypeError(`${this.name}.fromConfig: \`config\` must be an object. Received: ${describe(config)}`);
+      throw invalid(TypeError, `${this.name}.fromConfig`, 'config', 'an object', config, { named: false });
     }
     const keys = new Map(this.configKeys ?? []);
     const options: Config = {};
@@ -44,9 +45,9 @@ export abstract class LearningRateSchedule {
 }
 
 /** The options object of a schedule's constructor, with no key it does not know. */
-function checkOptions(cls: { name: string; configKeys: Keys }, options: unknown): Config {
+function knownOptions(cls: { name: string; configKeys: Keys }, options: unknown): Config {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${cls.name}: \`options\` must be an object. Received: ${describe(options)}`);
+    throw invalid(TypeError, cls.name, 'options', 'an object', options, { named: false });
   }
   const known = cls.configKeys.map(([, option]) => option);
   for (const key of Object.keys(options)) {
@@ -56,7 +57,7 @@ function checkOptions(cls: { name: string; configKeys: Keys }, options: unknown)
 }
 
 function checkName(value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError(`Argument \`name\` must be a string. Received: name=${describe(value)}`);
+  if (typeof value !== 'string') throw invalid(TypeError, null, 'name', 'a string', value);
   return value;
 }
 
@@ -104,7 +105,7 @@ abstract class RateDecay extends LearningRateSchedule {
 
   constructor(options: ExponentialDecayOptions) {
     super();
-    const o = checkOptions(new.target as unknown as typeof RateDecay, options);
+    const o = knownOptions(new.target as unknown as typeof RateDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.decayRate = finite('decay_rate', o.decayRate);
@@ -152,9 +153,9 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
 
   constructor(options: PiecewiseConstantDecayOptions) {
     super();
-    const o = checkOptions(PiecewiseConstantDecay, options);
+    const o = knownOptions(PiecewiseConstantDecay, options);
     const numbers = (arg: string, v: unknown): number[] => {
-      if (!Array.isArray(v)) throw new TypeError(`Argument \`${arg}\` must be an array of numbers. Received: ${arg}=${describe(v)}`);
+      if (!Array.isArray(v)) throw invalid(TypeError, null, arg, 'an array of numbers', v);
       v.forEach((x, i) => checkFinite(`${arg}[${i}]`, x));
       return [...v];
     };
@@ -213,7 +214,7 @@ export class PolynomialDecay extends LearningRateSchedule {
 
   constructor(options: PolynomialDecayOptions) {
     super();
-    const o = checkOptions(PolynomialDecay, options);
+    const o = knownOptions(PolynomialDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.endLearningRate = finite('end_learning_rate', o.endLearningRate ?? 0.0001);
@@ -266,7 +267,7 @@ export class CosineDecay extends LearningRateSchedule {
 
   constructor(options: CosineDecayOptions) {
     super();
-    const o = checkOptions(CosineDecay, options);
+    const o = knownOptions(CosineDecay, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.decaySteps = checkSteps('decay_steps', o.decaySteps);
     this.alpha = finite('alpha', o.alpha ?? 0.0);
@@ -276,7 +277,7 @@ export class CosineDecay extends LearningRateSchedule {
     this.warmupTarget = target as number | null;
     this.warmupSteps = finite('warmup_steps', o.warmupSteps ?? 0);
     if (this.warmupSteps < 0) {
-      throw new RangeError(`Argument \`warmup_steps\` must be >= 0. Received: warmup_steps=${describe(this.warmupSteps)}`);
+      throw invalid(RangeError, null, 'warmup_steps', '>= 0', this.warmupSteps);
     }
   }
 
@@ -329,7 +330,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
 
   constructor(options: CosineDecayRestartsOptions) {
     super();
-    const o = checkOptions(CosineDecayRestarts, options);
+    const o = knownOptions(CosineDecayRestarts, options);
     this.initialLearningRate = finite('initial_learning_rate', o.initialLearningRate);
     this.firstDecaySteps = checkSteps('first_decay_steps', o.firstDecaySteps);
     this.tMul = finite('t_mul', o.tMul ?? 2.0);

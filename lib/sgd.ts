@@ -1,70 +1,38 @@
-// The optimizer: what one step does (SPEC.md section 3), its state and counters.
-// The arithmetic itself is one native call per step (native/).
+// The optimizer: Keras's API, its state and counters, and the orchestration of one step
+// (SPEC.md section 3): check the call (call-checks.ts), decide the step (plan.ts), then
+// one backend call (load.ts) does the arithmetic.
+import { callVariables, checkGradients, checkVariableList, checkVariables, splitPairs, WrittenMemory, type CheckedGradients, type Gradient } from './call-checks.js';
+import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
-import { checkFinite, checkFloat32, describe } from './messages.js';
-import { native, S, type FloatArray } from './native.js';
-import { LearningRateSchedule } from './schedules.js';
+import { firstOverlap } from './memory.js';
+import { backend } from './load.js';
+import type { FloatArray } from './native.js';
+import { StepPlan, type StepInput } from './plan.js';
+import { invalid } from './checks.js';
+import { describe } from './python.js';
+import { RateSource } from './learning-rate.js';
 import { Variable } from './variable.js';
+import { DecayExclusions } from './weight-decay.js';
 
-export type Gradient = FloatArray | null | undefined;
+export type { Gradient } from './call-checks.js';
+export type { StateDict } from './checkpoint.js';
 
-/** What stateDict() returns and loadStateDict() takes: plain data, structured-clone friendly. */
-export interface StateDict {
-  format: typeof STATE_FORMAT;
-  config: Record<string, unknown>;
-  /** Keras's raw step counter (`_iterations`). */
-  iterations: number;
-  /** Every state array (iteration, learning_rate, slots) by its Keras path, in Keras's order. */
-  variables: Record<string, { dtype: 'float32' | 'float64'; shape: number[]; values: FloatArray | number[] }>;
-}
-const STATE_FORMAT = 'sgd-native/state@1';
+const NONE: readonly never[] = Object.freeze([]); // what #call and #input hold between steps
 
-/** `values` checked to fit `target` exactly (length, and dtype/shape when given). */
-function fitting(entry: unknown, target: Variable, where: string): ArrayLike<number> {
-  const wrapped = entry !== null && typeof entry === 'object' && !Array.isArray(entry) && !ArrayBuffer.isView(entry);
-  const e = wrapped ? (entry as { dtype?: unknown; shape?: unknown; values?: unknown }) : null;
-  const values = e ? e.values : entry;
-  const numeric = ArrayBuffer.isView(values) && !(values instanceof DataView) && !(values instanceof BigInt64Array || values instanceof BigUint64Array);
-  if (!numeric && !(Array.isArray(values) && values.every((x) => typeof x === 'number'))) {
-    throw new TypeError(`${where} must be a typed array or an array of numbers (or {values}). Received: ${describe(values)}`);
-  }
-  const list = values as ArrayLike<number>;
-  if (list.length !== target.size) {
-    throw new RangeError(`${where} has ${list.length} values, but '${target.path}' has ${target.size}`);
-  }
-  if (e) {
-    if (e.dtype !== undefined && e.dtype !== target.dtype) {
-      throw new RangeError(`${where} is ${describe(e.dtype)}, but '${target.path}' is '${target.dtype}'`);
-    }
-    if (e.shape !== undefined && (!Array.isArray(e.shape) || e.shape.join() !== target.shape.join())) {
-      throw new RangeError(`${where} has shape ${describe(e.shape)}, but '${target.path}' has [${target.shape.join(', ')}]`);
-    }
-  }
-  return list;
-}
-
-const CLIP_NONE = 0;
-const CLIP_VALUE = 1;
-const CLIP_NORM = 2;
-const CLIP_GLOBAL_NORM = 3;
-
-const f = Math.fround;
-
-function shapeText(shape: readonly number[]): string {
-  return `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
-}
-
-function sameMemory(a: FloatArray, b: FloatArray): boolean {
-  if (a.buffer !== b.buffer) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+/** The lists a backend step reads, in the plan's order. */
+interface StepLists {
+  vars: FloatArray[];
+  grads: (FloatArray | null)[];
+  momentums: FloatArray[] | null;
+  averages: FloatArray[] | null;
+  accumulators: FloatArray[] | null;
 }
 
 /** Keras 3 `keras.optimizers.SGD`, updating the caller's typed arrays in place. */
 export class SGD {
   readonly #config: OptimizerConfig;
-  #learningRate: LearningRate;
+  readonly #rate: RateSource;
   readonly #iteration: Variable<Float64Array>; // Keras's raw counter `_iterations`
-  readonly #lrVariable: Variable<Float32Array> | null;
 
   #built = false;
   #vars: Variable[] = [];
@@ -72,45 +40,34 @@ export class SGD {
   #momentums: Variable[] = [];
   #averages: Variable[] = [];
   #accumulators: Variable[] = [];
+  #written = new WrittenMemory([]); // every array a step writes
 
-  // What the native step reads, made once at build time and reused by every step.
-  #plan = {
-    vars: [] as FloatArray[],
-    momentums: null as FloatArray[] | null,
-    averages: null as FloatArray[] | null,
-    accumulators: null as FloatArray[] | null,
-  };
-  // Per-call scratch in the order of the call (no allocation per step).
-  #scratch = {
-    vars: [] as FloatArray[],
-    grads: [] as (FloatArray | null)[],
-    momentums: [] as FloatArray[],
-    averages: [] as FloatArray[],
-    accumulators: [] as FloatArray[],
-    seen: new Uint8Array(0),
-    params: new Float64Array(S.Count), // see S in native.ts: scalars, decay flags, decay rates
-  };
-  // What #prepare decided for the step about to run (a field, so a step allocates nothing).
-  readonly #prepared = { raw: 0, vars: [] as readonly Variable[], converted: null as (FloatArray | null)[] | null };
+  readonly #plan = new StepPlan(backend.layout);
+  // The call being stepped, and the lists of synchronous steps: fields, so a step allocates nothing.
+  readonly #call = { raw: 0, grads: [] as readonly Gradient[], checked: { converted: null, missing: 0 } as CheckedGradients };
+  readonly #input: StepInput<Variable>;
+  #lists: StepLists = { vars: [], grads: [], momentums: null, averages: null, accumulators: null };
   #inFlight = 0; // applyAsync steps not yet settled
   #queue: Promise<void> = Promise.resolve(); // they run one after another
 
-  #written = new Map<ArrayBufferLike, FloatArray[]>(); // every array a step writes, by buffer
-  #excluded = new Set<Variable>();
-  #excludedPattern: RegExp | null = null;
-  #decayCache = new Map<Variable, boolean>();
+  readonly #decay = new DecayExclusions();
   readonly #warned = new Set<string>(); // each warning once per optimizer
-  #missing = 0; // null gradients in the call being prepared
 
   constructor(options?: SGDOptions) {
     this.#config = checkOptions(options, 'options');
     const { name } = this.#config;
-    this.#learningRate = this.#config.learningRate;
+    this.#rate = new RateSource(this.#config.learningRate, name);
     this.#iteration = new Variable(new Float64Array(1), { name: 'iteration', path: `${name}/iteration` });
-    this.#lrVariable =
-      typeof this.#learningRate === 'number'
-        ? new Variable(Float32Array.of(this.#learningRate), { name: 'learning_rate', path: `${name}/learning_rate` })
-        : null;
+    this.#input = {
+      config: this.#config,
+      raw: 0,
+      vars: [],
+      built: null,
+      hasGradient: (i) => this.#call.grads[i] != null,
+      builtIndex: (v) => this.#index.get(v)!,
+      usesWeightDecay: (v) => this.#decay.applies(v),
+      readLearningRate: () => this.#rate.read(this.#iteration.value[0]),
+    };
   }
 
   /** An optimizer from Keras's `get_config()` output, or its serialized form `{class_name: 'SGD', config}`. */
@@ -120,7 +77,7 @@ export class SGD {
 
   /** Keras's `get_config()`: snake_case keys in Keras's order. */
   getConfig(): Record<string, unknown> {
-    return toKerasConfig({ ...this.#config, learningRate: this.#learningRate }, this.#lrVariable?.value[0] ?? null);
+    return toKerasConfig({ ...this.#config, learningRate: this.#rate.rate }, this.#rate.variable?.value[0] ?? null);
   }
 
   get name(): string {
@@ -140,46 +97,24 @@ export class SGD {
 
   /** The current learning rate (a schedule is evaluated; a function is called). */
   get learningRate(): number {
-    return this.#readLearningRate();
+    return this.#rate.read(this.#iteration.value[0]);
   }
 
   set learningRate(value: LearningRate) {
-    if (value instanceof LearningRateSchedule || typeof value === 'function') {
-      this.#learningRate = value;
-      return;
-    }
-    if (!(this.#learningRate instanceof LearningRateSchedule) && typeof this.#learningRate === 'function') {
-      throw new TypeError(
-        'This optimizer was created with a function as its `learning_rate`, hence its learning rate is not ' +
-          `settable to a number. Received: learning_rate=${describe(value)}`,
-      );
-    }
-    if (this.#learningRate instanceof LearningRateSchedule || this.#lrVariable === null) {
-      throw new TypeError(
-        'This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` constructor ' +
-          'argument, hence its learning rate is not settable. If you need the learning rate to be settable, ' +
-          'you should instantiate the optimizer with a float `learning_rate` argument.',
-      );
-    }
-    checkFinite('learning_rate', value);
-    checkFloat32('learning_rate', value);
-    this.#learningRate = value;
-    this.#lrVariable.value[0] = value;
+    this.#rate.set(value);
   }
 
   /** The optimizer's state in Keras's order, with Keras's paths. */
   get variables(): Variable[] {
     const out: Variable[] = [this.#iteration];
-    if (this.#lrVariable) out.push(this.#lrVariable);
+    if (this.#rate.variable) out.push(this.#rate.variable);
     return out.concat(this.#averages, this.#accumulators, this.#momentums);
   }
 
   /** The whole state as plain data: the config, the raw step counter, a copy of every state array by its Keras path. */
-  stateDict(): StateDict {
+  stateDict(): checkpoint.StateDict {
     this.#checkIdle('stateDict');
-    const variables: StateDict['variables'] = {};
-    for (const v of this.variables) variables[v.path] = { dtype: v.dtype, shape: [...v.shape], values: v.value.slice() };
-    return { format: STATE_FORMAT, config: this.getConfig(), iterations: this.#iteration.value[0], variables };
+    return checkpoint.stateDict(this);
   }
 
   /**
@@ -187,65 +122,27 @@ export class SGD {
    * optimizer on its variables first). A state that does not fit is an error, and
    * changes nothing. The config is not restored: construct the optimizer from it.
    */
-  loadStateDict(state: StateDict): void {
+  loadStateDict(state: checkpoint.StateDict): void {
     this.#checkIdle('loadStateDict');
-    if (state === null || typeof state !== 'object') throw new TypeError(`loadStateDict: \`state\` must be an object. Received: ${describe(state)}`);
-    if (state.format !== STATE_FORMAT) {
-      throw new RangeError(`loadStateDict: \`state.format\` must be '${STATE_FORMAT}'. Received: ${describe(state.format)}`);
-    }
-    const entries = state.variables;
-    if (entries === null || typeof entries !== 'object') {
-      throw new TypeError(`loadStateDict: \`state.variables\` must be an object. Received: ${describe(entries)}`);
-    }
-    const own = this.variables;
-    const paths = new Set(own.map((v) => v.path));
-    const extra = Object.keys(entries).filter((p) => !paths.has(p));
-    if (extra.length > 0) {
-      const hint = this.#built ? '' : ' (this optimizer is not built yet: call opt.build(variables) first)';
-      throw new RangeError(`loadStateDict: the state has arrays this optimizer does not: ${extra.join(', ')}${hint}`);
-    }
-    const values = own.map((v) => {
-      if (!(v.path in entries)) throw new RangeError(`loadStateDict: the state has no array for '${v.path}'`);
-      return fitting(entries[v.path], v, `state.variables['${v.path}']`);
-    });
-    const raw = values[0][0];
-    if (!Number.isSafeInteger(raw) || raw < 0 || (state.iterations !== undefined && state.iterations !== raw)) {
-      throw new RangeError(`loadStateDict: the iteration count ${describe(raw)} is not a whole number agreeing with state.iterations`);
-    }
-    own.forEach((v, i) => v.value.set(values[i]));
+    checkpoint.loadStateDict(this, state);
   }
 
   /** Keras's save_own_variables(): state arrays under the keys "0", "1", ... in Keras's order. */
   saveOwnVariables(store: Record<string, unknown>): void {
-    if (store === null || typeof store !== 'object') throw new TypeError(`saveOwnVariables: \`store\` must be an object. Received: ${describe(store)}`);
     this.#checkIdle('saveOwnVariables');
-    this.variables.forEach((v, i) => (store[String(i)] = v.value.slice()));
+    checkpoint.saveOwnVariables(this, store);
   }
 
   /** Keras's load_own_variables(): like Keras, a store with another number of arrays is skipped with a warning. */
   loadOwnVariables(store: Record<string, unknown>): void {
-    if (store === null || typeof store !== 'object') throw new TypeError(`loadOwnVariables: \`store\` must be an object. Received: ${describe(store)}`);
     this.#checkIdle('loadOwnVariables');
-    const own = this.variables;
-    const count = Object.keys(store).length;
-    if (count !== own.length) {
-      warn(
-        `Skipping variable loading for optimizer '${this.#config.name}', because it has ${own.length} variables ` +
-          `whereas the saved optimizer has ${count} variables. ` +
-          (this.#built ? '' : 'This is likely because the optimizer has not been called/built yet.'),
-      );
-      return;
-    }
-    const values = own.map((v, i) => fitting(store[String(i)], v, `store['${i}']`));
-    const raw = values[0][0];
-    if (!Number.isSafeInteger(raw) || raw < 0) throw new RangeError(`loadOwnVariables: store['0'] (the iteration count) is ${describe(raw)}`);
-    own.forEach((v, i) => v.value.set(values[i]));
+    checkpoint.loadOwnVariables(this, store);
   }
 
   /** Creates the state for `variables` (apply() calls it on first use). */
   build(variables: Variable[]): void {
     this.#checkIdle('build');
-    this.#checkVariableList(variables, 'variables');
+    checkVariables(variables, 'variables', this.#builtList());
     if (this.#built) {
       throw new Error(
         `SGD.build: this optimizer is already built on ${this.#vars.length} variables. ` +
@@ -255,29 +152,42 @@ export class SGD {
     this.#build(variables);
   }
 
+  /**
+   * Points the optimizer at new storage for the variables it is built on: the same
+   * paths, shapes and dtypes in the same order, other arrays (a framework that moved
+   * its tensors). Every state array and counter is kept; nothing is copied.
+   */
+  rebind(variables: Variable[]): void {
+    this.#checkIdle('rebind');
+    if (!this.#built) throw new Error('rebind: this optimizer is not built yet: call build(variables) or apply() first');
+    checkVariableList(variables, 'variables');
+    if (variables.length !== this.#vars.length) {
+      throw new RangeError(`rebind: got ${variables.length} variables, but this optimizer is built on ${this.#vars.length}`);
+    }
+    variables.forEach((v, i) => {
+      const old = this.#vars[i];
+      if (v.path !== old.path || v.dtype !== old.dtype || v.shape.join() !== old.shape.join()) {
+        throw new RangeError(
+          `rebind: variables[${i}] is '${v.path}' ${v.dtype} [${v.shape.join(', ')}], ` +
+            `but the optimizer's variable there is '${old.path}' ${old.dtype} [${old.shape.join(', ')}]`,
+        );
+      }
+    });
+    const state = [...this.#averages, ...this.#accumulators, ...this.#momentums];
+    const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
+    if (overlap) throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+    this.#decay.replace(this.#vars, variables);
+    this.#bindVariables(variables);
+  }
+
   /** Marks variables (or names matching any of the regular expressions) as free of weight decay. */
   excludeFromWeightDecay(options: { variables?: Variable[]; varNames?: string[] }): void {
     if (options === null || typeof options !== 'object') {
-      throw new TypeError(`excludeFromWeightDecay: \`options\` must be an object. Received: ${describe(options)}`);
+      throw invalid(TypeError, 'excludeFromWeightDecay', 'options', 'an object', options, { named: false });
     }
     const { variables, varNames } = options;
-    if (variables !== undefined) this.#checkVariableList(variables, 'variables');
-    let pattern: RegExp | null = null;
-    if (varNames !== undefined && varNames !== null) {
-      if (!Array.isArray(varNames) || !varNames.every((n) => typeof n === 'string')) {
-        throw new TypeError(`excludeFromWeightDecay: \`varNames\` must be an array of strings. Received: ${describe(varNames)}`);
-      }
-      if (varNames.length > 0) {
-        try {
-          pattern = new RegExp([...new Set(varNames)].join('|'));
-        } catch (e) {
-          throw new RangeError(`excludeFromWeightDecay: \`varNames\` is not a valid regular expression: ${(e as Error).message}`);
-        }
-      }
-    }
-    this.#excluded = new Set(variables ?? []);
-    this.#excludedPattern = pattern;
-    this.#decayCache = new Map();
+    if (variables !== undefined) checkVariables(variables, 'variables', this.#builtList());
+    this.#decay.set(variables, varNames);
   }
 
   /** Copies the moving averages into the variables (position by position), when `useEma` is on. */
@@ -285,7 +195,7 @@ export class SGD {
     this.#checkIdle('finalizeVariableValues');
     if (!this.#config.useEma) return;
     const list = variables ?? this.#vars;
-    this.#checkVariableList(list, 'variables');
+    checkVariables(list, 'variables', this.#builtList());
     if (list.length !== this.#averages.length) {
       throw new RangeError(
         `The length of model variables (${list.length}) to override does not match the length of model ` +
@@ -303,29 +213,15 @@ export class SGD {
 
   /** `loss * lossScaleFactor`, or `loss` when no factor is set. */
   scaleLoss(loss: number): number {
-    if (typeof loss !== 'number') throw new TypeError(`scaleLoss: \`loss\` must be a number. Received: ${describe(loss)}`);
+    if (typeof loss !== 'number') throw invalid(TypeError, 'scaleLoss', 'loss', 'a number', loss, { named: false });
     const factor = this.#config.lossScaleFactor;
     return factor === null ? loss : loss * factor;
   }
 
   /** Keras's `apply_gradients(grads_and_vars)`. */
   applyGradients(pairs: Array<[Gradient, Variable]>): void {
-    const [grads, variables] = this.#splitPairs(pairs);
+    const [grads, variables] = splitPairs(pairs);
     this.apply(grads, variables);
-  }
-
-  #splitPairs(pairs: Array<[Gradient, Variable]>): [Gradient[], Variable[]] {
-    if (!Array.isArray(pairs)) throw new TypeError(`applyGradients: \`pairs\` must be an array. Received: ${describe(pairs)}`);
-    const grads: Gradient[] = [];
-    const variables: Variable[] = [];
-    pairs.forEach((pair, i) => {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new TypeError(`applyGradients: pairs[${i}] must be a [gradient, variable] pair. Received: ${describe(pair)}`);
-      }
-      grads.push(pair[0]);
-      variables.push(pair[1]);
-    });
-    return [grads, variables];
   }
 
   /**
@@ -336,9 +232,14 @@ export class SGD {
   apply(grads: Gradient[], variables?: Variable[]): void {
     this.#checkIdle('apply');
     if (!this.#prepare(grads, variables)) return;
-    const { raw, vars, converted } = this.#prepared;
-    this.#runStep(grads, vars, converted, false);
-    this.#iteration.value[0] = raw + 1;
+    const lists = this.#fillLists(this.#lists);
+    try {
+      backend.impl.step(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
+    } finally {
+      lists.grads.fill(null); // do not keep the caller's gradients alive
+      this.#call.grads = NONE;
+    }
+    this.#iteration.value[0] = this.#call.raw + 1;
   }
 
   /**
@@ -350,8 +251,11 @@ export class SGD {
     ++this.#inFlight;
     const run = async (): Promise<void> => {
       if (!this.#prepare(grads, variables)) return;
-      const { raw, vars, converted } = this.#prepared;
-      await this.#runStep(grads, vars, converted, true);
+      const raw = this.#call.raw;
+      // Lists of its own: the backend holds them until the step is done.
+      const lists = this.#fillLists(this.#newLists());
+      this.#call.grads = NONE;
+      await backend.impl.stepAsync(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
       this.#iteration.value[0] = raw + 1;
     };
     const result = this.#queue.then(run);
@@ -364,7 +268,7 @@ export class SGD {
   /** `applyGradients()` on a worker thread (see applyAsync). */
   applyGradientsAsync(pairs: Array<[Gradient, Variable]>): Promise<void> {
     try {
-      const [grads, variables] = this.#splitPairs(pairs);
+      const [grads, variables] = splitPairs(pairs);
       return this.applyAsync(grads, variables);
     } catch (e) {
       return Promise.reject(e);
@@ -380,237 +284,67 @@ export class SGD {
   }
 
   /**
-   * Checks a call and decides the whole step before anything is written, into
-   * #prepared and the native scalars; false for `apply([])`, which does nothing.
+   * Checks a call and decides the whole step before anything is written (into #call and
+   * the plan), building the optimizer on first use; false for `apply([])`, which does nothing.
    */
   #prepare(grads: Gradient[], variables: Variable[] | undefined): boolean {
-    if (!Array.isArray(grads)) throw new TypeError(`apply: \`grads\` must be an array. Received: ${describe(grads)}`);
+    if (!Array.isArray(grads)) throw invalid(TypeError, 'apply', 'grads', 'an array', grads, { named: false });
     if (grads.length === 0) return false; // Keras: an empty list is a no-op, the counter included.
-    const vars = this.#callVariables(grads, variables);
-    const converted = this.#checkGradients(grads, vars);
-    const c = this.#config;
+    const vars = callVariables(grads, variables, this.#builtList(), this.#index);
+    const call = this.#call;
+    // Before the first build the call's variables are all the step writes.
+    checkGradients(grads, vars, this.#built ? this.#written : new WrittenMemory(vars), call.checked);
+    call.grads = grads;
+    call.raw = this.#iteration.value[0];
 
-    // Reading the rate may call user code: do it before touching anything.
-    const raw = this.#iteration.value[0];
-    const steps = c.gradientAccumulationSteps || 0;
-    const isUpdate = steps === 0 || (raw + 1) % steps === 0;
-    const n = this.#built ? this.#vars.length : vars.length;
-    this.#growScratch(n);
-    const sc = this.#scratch.params;
-    const decay = S.Count; // where the per-tensor flags start; their rates follow
-    let lr = 0;
-    if (isUpdate) {
-      // Keras reads the rate once per decayed variable (in call order), then once for the update.
-      for (let i = 0; i < vars.length; ++i) {
-        sc[decay + i] = Number(c.weightDecay !== null && grads[i] != null && this.#usesWeightDecay(vars[i]));
-        if (sc[decay + i]) sc[decay + n + i] = this.#readLearningRate();
-      }
-      lr = this.#readLearningRate();
-    } else {
-      sc.fill(0, decay, decay + vars.length);
-    }
-    sc.fill(0, decay + vars.length, decay + n);
+    const input = this.#input;
+    input.raw = call.raw;
+    input.vars = vars;
+    input.built = this.#builtList();
+    this.#plan.decide(input); // reads the rate: may run user code and throw
+    input.vars = NONE;
 
     if (!this.#built) this.#build(vars);
-    this.#warnMissing(grads, vars);
-    const k = steps ? Math.floor(raw / steps) : raw; // Keras's public `iterations`
-    sc[S.Mode] = isUpdate ? 0 : 1;
-    sc[S.LossScale] = c.lossScaleFactor ?? NaN;
-    sc[S.AccumSteps] = steps && isUpdate ? steps : 0;
-    // Keras clips only with a positive value, checking clipnorm, then global_clipnorm, then clipvalue.
-    if (c.clipnorm !== null && c.clipnorm > 0) sc[S.Clip] = CLIP_NORM;
-    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) sc[S.Clip] = CLIP_GLOBAL_NORM;
-    else if (c.clipvalue !== null && c.clipvalue > 0) sc[S.Clip] = CLIP_VALUE;
-    else sc[S.Clip] = CLIP_NONE;
-    sc[S.ClipValue] = c.clipnorm ?? c.globalClipnorm ?? c.clipvalue ?? 0;
-    sc[S.Lr] = lr;
-    // TensorFlow casts these Python floats through float32, for float64 variables too.
-    sc[S.Momentum] = f(c.momentum);
-    sc[S.Nesterov] = Number(c.nesterov);
-    sc[S.WeightDecay] = f(c.weightDecay ?? 0);
-    sc[S.Ema] = Number(c.useEma);
-    sc[S.EmaE] = k !== 0 ? c.emaMomentum : 0;
-    sc[S.Overwrite] = Number(c.useEma && !!c.emaOverwriteFrequency && (k + 1) % c.emaOverwriteFrequency === 0);
-    const p = this.#prepared;
-    p.raw = raw;
-    p.vars = vars;
-    p.converted = converted;
+    if (call.checked.missing > 0) this.#warnMissing(grads, vars);
     return true;
   }
 
-  /** The native step. Async steps get lists of their own (the native side holds them until done). */
-  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null, async: true): Promise<void>;
-  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null, async: false): void;
-  #runStep(grads: Gradient[], vars: readonly Variable[], converted: (FloatArray | null)[] | null, async: boolean): Promise<void> | void {
-    const plan = this.#plan;
+  /** The backend's lists for the planned step: the call's gradients, every built variable and its state. */
+  #fillLists(lists: StepLists): StepLists {
+    const { order, size, callSize } = this.#plan;
+    const { grads, checked } = this.#call;
+    const converted = checked.converted;
+    for (let p = 0; p < size; ++p) {
+      const b = order[p];
+      lists.vars[p] = this.#vars[b].value;
+      lists.grads[p] = p < callSize ? (converted?.[p] ?? grads[p] ?? null) : null;
+      if (lists.momentums) lists.momentums[p] = this.#momentums[b].value;
+      if (lists.averages) lists.averages[p] = this.#averages[b].value;
+      if (lists.accumulators) lists.accumulators[p] = this.#accumulators[b].value;
+    }
+    return lists;
+  }
+
+  /** Empty lists for every built variable, with the state lists this config has. */
+  #newLists(): StepLists {
+    const c = this.#config;
     const n = this.#vars.length;
-    const s = async
-      ? { vars: new Array(n), grads: new Array(n), momentums: new Array(n), averages: new Array(n), accumulators: new Array(n), seen: new Uint8Array(n) }
-      : this.#scratch;
-    const step = async ? native.stepAsync : native.step;
-    let inBuiltOrder = vars.length === n;
-    for (let i = 0; inBuiltOrder && i < n; ++i) inBuiltOrder = vars[i] === this.#vars[i];
-    try {
-      if (inBuiltOrder) {
-        for (let i = 0; i < n; ++i) s.grads[i] = converted?.[i] ?? grads[i] ?? null;
-        return step(plan.vars, s.grads, plan.momentums, plan.averages, plan.accumulators, this.#scratch.params);
-      }
-      // Keras sums norms in the call's order: pass the call's variables first, then the rest.
-      s.seen.fill(0);
-      let p = 0;
-      for (let b = 0; p < n; ++b) {
-        const inCall = p < vars.length;
-        const built = inCall ? this.#index.get(vars[p])! : b - vars.length;
-        if (!inCall && s.seen[built]) continue;
-        s.seen[built] = 1;
-        s.vars[p] = plan.vars[built];
-        s.grads[p] = inCall ? (converted?.[p] ?? grads[p] ?? null) : null;
-        if (plan.momentums) s.momentums[p] = plan.momentums[built];
-        if (plan.averages) s.averages[p] = plan.averages[built];
-        if (plan.accumulators) s.accumulators[p] = plan.accumulators[built];
-        ++p;
-      }
-      return step(
-        s.vars,
-        s.grads,
-        plan.momentums && s.momentums,
-        plan.averages && s.averages,
-        plan.accumulators && s.accumulators,
-        this.#scratch.params,
-      );
-    } finally {
-      if (!async) s.grads.fill(null); // do not keep the caller's gradients alive
-    }
+    const list = <T>(on: boolean): T[] | null => (on ? new Array<T>(n) : null);
+    return {
+      vars: new Array(n),
+      grads: new Array(n).fill(null),
+      momentums: list(c.momentum !== 0),
+      averages: list(c.useEma),
+      accumulators: list(!!c.gradientAccumulationSteps),
+    };
   }
 
-  #readLearningRate(): number {
-    const lr = this.#learningRate;
-    let value: unknown;
-    if (lr instanceof LearningRateSchedule) value = lr.call(this.#iteration.value[0]);
-    else if (typeof lr === 'function') value = lr();
-    else return this.#lrVariable!.value[0];
-    if (typeof value !== 'number') {
-      throw new TypeError(`The learning rate ${lr instanceof LearningRateSchedule ? 'schedule' : 'function'} returned ${describe(value)}, not a number`);
-    }
-    return f(value); // the rate is a float32 value, as in Keras (floatx)
-  }
-
-  #usesWeightDecay(v: Variable): boolean {
-    let use = this.#decayCache.get(v);
-    if (use === undefined) {
-      use = !this.#excluded.has(v) && !(this.#excludedPattern?.test(v.name) ?? false);
-      this.#decayCache.set(v, use);
-    }
-    return use;
-  }
-
-  #checkVariableList(variables: unknown, arg: string): asserts variables is Variable[] {
-    if (!Array.isArray(variables)) throw new TypeError(`\`${arg}\` must be an array of Variable. Received: ${describe(variables)}`);
-    if (this.#isBuiltList(variables)) return;
-    const seen = new Set<Variable>();
-    variables.forEach((v, i) => {
-      if (!(v instanceof Variable)) throw new TypeError(`${arg}[${i}] must be a Variable. Received: ${describe(v)}`);
-      if (seen.has(v)) throw new RangeError(`${arg}[${i}] ('${v.path}') appears more than once`);
-      for (const other of seen) {
-        if (sameMemory(v.value, other.value)) throw new RangeError(`${arg}[${i}] ('${v.path}') shares memory with '${other.path}'`);
-      }
-      seen.add(v);
-      if (v.value.length !== v.size) {
-        throw new RangeError(`${arg}[${i}] ('${v.path}'): its value has ${v.value.length} elements, its shape ${v.size} (was its buffer detached?)`);
-      }
-    });
-  }
-
-  /** The variables the optimizer was built with, in its order, none detached: the common case, checked without allocating. */
-  #isBuiltList(variables: unknown[]): boolean {
-    const built = this.#vars;
-    if (!this.#built || variables.length !== built.length) return false;
-    for (let i = 0; i < built.length; ++i) {
-      const v = built[i];
-      if (variables[i] !== v || v.value.length !== v.size) return false;
-    }
-    return true;
-  }
-
-  #callVariables(grads: Gradient[], variables: Variable[] | undefined): readonly Variable[] {
-    if (variables === undefined) {
-      if (!this.#built) {
-        throw new Error(
-          'When passing `grads` without `variables`, the optimizer must already be built on a list of ' +
-            'variables. Call `optimizer.build(trainable_variables)` first. ',
-        );
-      }
-      if (grads.length !== this.#vars.length) {
-        throw new RangeError(
-          'When passing `grads` as a list of gradient tensors, the gradients must match `optimizer.variables` ' +
-            `one-to-on. Received a list of ${grads.length} gradients, but the optimizer is tracking ` +
-            `${this.#vars.length} trainable variables.`,
-        );
-      }
-      return this.#vars;
-    }
-    this.#checkVariableList(variables, 'variables');
-    if (variables.length !== grads.length) {
-      throw new RangeError(`apply: got ${grads.length} gradients for ${variables.length} variables`);
-    }
-    if (this.#built) {
-      for (const v of variables) {
-        if (!this.#index.has(v)) {
-          throw new Error(
-            `Unknown variable: ${v}. This optimizer can only be called for the variables it was originally ` +
-              'built with. When working with a new set of variables, you should recreate a new optimizer instance.',
-          );
-        }
-      }
-    }
-    return variables;
-  }
-
-  /** Checks every gradient; returns converted copies for gradients of another dtype. */
-  #checkGradients(grads: Gradient[], vars: readonly Variable[]): (FloatArray | null)[] | null {
-    let converted: (FloatArray | null)[] | null = null;
-    let present = 0;
-    for (let i = 0; i < grads.length; ++i) {
-      const g = grads[i];
-      if (g === null || g === undefined) continue;
-      const v = vars[i];
-      if (!(g instanceof Float32Array || g instanceof Float64Array)) {
-        throw new TypeError(`grads[${i}] (for '${v.path}') must be a Float32Array, Float64Array or null. Received: ${describe(g)}`);
-      }
-      if (g.length !== v.value.length) {
-        throw new RangeError(
-          `grads[${i}] has ${g.length} elements but variable '${v.path}' has ${v.value.length}: ` +
-            `operands could not be broadcast together with shapes ${shapeText(v.shape)} (${g.length},) `,
-        );
-      }
-      this.#checkNotWritten(g, i, vars);
-      ++present;
-      if (g.constructor !== v.value.constructor) {
-        // Keras casts a gradient to its variable's dtype; this is the one copy a step may make.
-        converted ??= new Array(grads.length).fill(null);
-        converted[i] = v.dtype === 'float32' ? new Float32Array(g) : new Float64Array(g);
-      }
-    }
-    if (present === 0) throw new Error('No gradients provided for any variable.');
-    this.#missing = grads.length - present;
-    return converted;
-  }
-
-  /** A gradient must not share memory with anything the step writes (the fused pass reads it while writing). */
-  #checkNotWritten(g: FloatArray, i: number, vars: readonly Variable[]): void {
-    // Before the first build the call's variables are all the step writes.
-    const written: readonly FloatArray[] | undefined = this.#built ? this.#written.get(g.buffer) : vars.map((v) => v.value);
-    if (written === undefined) return;
-    for (const a of written) {
-      if (sameMemory(g, a)) {
-        const owner = [...this.variables, ...vars].find((v) => v.value === a);
-        throw new RangeError(`grads[${i}] shares memory with '${owner?.path ?? 'a variable'}', which the step writes`);
-      }
-    }
+  /** The variables the optimizer is built on, or null before it is built. */
+  #builtList(): readonly Variable[] | null {
+    return this.#built ? this.#vars : null;
   }
 
   #warnMissing(grads: Gradient[], vars: readonly Variable[]): void {
-    if (this.#missing === 0) return; // counted by #checkGradients
     const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
     const message =
       `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
@@ -631,33 +365,19 @@ export class SGD {
   #build(variables: readonly Variable[]): void {
     const c = this.#config;
     this.#vars = [...variables];
-    this.#vars.forEach((v, i) => this.#index.set(v, i));
     if (c.useEma) this.#averages = this.#slots('average');
     if (c.gradientAccumulationSteps) this.#accumulators = this.#slots('gradient_accumulator');
     if (c.momentum !== 0) this.#momentums = this.#slots('momentum');
-    const values = (list: Variable[]) => (list.length || !this.#vars.length ? list.map((v) => v.value) : null);
-    this.#plan = {
-      vars: this.#vars.map((v) => v.value),
-      momentums: c.momentum !== 0 ? values(this.#momentums) : null,
-      averages: c.useEma ? values(this.#averages) : null,
-      accumulators: c.gradientAccumulationSteps ? values(this.#accumulators) : null,
-    };
-    this.#written = new Map();
-    for (const v of [...this.#vars, ...this.#averages, ...this.#accumulators, ...this.#momentums]) {
-      const list = this.#written.get(v.value.buffer) ?? [];
-      list.push(v.value);
-      this.#written.set(v.value.buffer, list);
-    }
-    this.#growScratch(this.#vars.length);
+    this.#lists = this.#newLists();
+    this.#bindVariables(variables);
     this.#built = true;
   }
 
-  #growScratch(n: number): void {
-    const s = this.#scratch;
-    if (s.params.length >= S.Count + 2 * n) return;
-    s.vars.length = s.grads.length = s.momentums.length = s.averages.length = s.accumulators.length = n;
-    s.grads.fill(null);
-    s.seen = new Uint8Array(n);
-    s.params = new Float64Array(S.Count + 2 * n);
+  /** Makes `variables` the ones the optimizer steps (at build, or by rebind). */
+  #bindVariables(variables: readonly Variable[]): void {
+    this.#vars = [...variables];
+    this.#index.clear();
+    this.#vars.forEach((v, i) => this.#index.set(v, i));
+    this.#written = new WrittenMemory([...this.#vars, ...this.#averages, ...this.#accumulators, ...this.#momentums]);
   }
 }

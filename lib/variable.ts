@@ -1,5 +1,6 @@
 import type { FloatArray } from './native.js';
-import { describe } from './messages.js';
+import { invalid } from './checks.js';
+import { describe } from './python.js';
 
 export interface VariableOptions {
   name?: string;
@@ -21,10 +22,10 @@ export class Variable<T extends FloatArray = FloatArray> {
 
   constructor(value: T, options: VariableOptions = {}) {
     if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-      throw new TypeError(`Variable: \`value\` must be a Float32Array or Float64Array. Received: ${describe(value)}`);
+      throw invalid(TypeError, 'Variable', 'value', 'a Float32Array or Float64Array', value, { named: false });
     }
     if (options === null || typeof options !== 'object') {
-      throw new TypeError(`Variable: \`options\` must be an object. Received: ${describe(options)}`);
+      throw invalid(TypeError, 'Variable', 'options', 'an object', options, { named: false });
     }
     const name = options.name ?? 'variable';
     if (typeof name !== 'string' || name.includes('/')) {
@@ -34,11 +35,11 @@ export class Variable<T extends FloatArray = FloatArray> {
     }
     const path = options.path ?? name;
     if (typeof path !== 'string' || path === '') {
-      throw new TypeError(`Variable: \`path\` must be a non-empty string. Received: path=${describe(path)}`);
+      throw invalid(TypeError, 'Variable', 'path', 'a non-empty string', path);
     }
     const shape = options.shape ?? [value.length];
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new TypeError(`Variable: \`shape\` must be an array of non-negative integers. Received: shape=${describe(shape)}`);
+      throw invalid(TypeError, 'Variable', 'shape', 'an array of non-negative integers', shape);
     }
     const size = shape.reduce((a: number, b: number) => a * b, 1);
     if (size !== value.length) {
@@ -48,7 +49,7 @@ export class Variable<T extends FloatArray = FloatArray> {
     }
     const trainable = options.trainable ?? true;
     if (typeof trainable !== 'boolean') {
-      throw new TypeError(`Variable: \`trainable\` must be a boolean. Received: trainable=${describe(trainable)}`);
+      throw invalid(TypeError, 'Variable', 'trainable', 'a boolean', trainable);
     }
     this.value = value;
     this.name = name;

@@ -9,6 +9,7 @@
 
 #include "dispatch.h"
 #include "pool.h"
+#include "scalars.h"
 #include "step.h"
 
 namespace {
@@ -17,12 +18,6 @@ namespace {
 struct Addon {
   const sgd::Kernels* kernels;
   sgd::Step step;
-};
-
-// Index of each entry of the `scalars` Float64Array (mirrored in lib/native.ts).
-enum ScalarIndex {
-  kMode, kLossScale, kAccumSteps, kClip, kClipValue, kLr, kMomentum, kNesterov,
-  kWeightDecay, kEma, kEmaE, kOverwrite, kScalarCount
 };
 
 struct View {
@@ -87,29 +82,31 @@ void* matching(const Napi::CallbackInfo& info, Napi::Array list, uint32_t i, con
 
 template <class T>
 void fill_scalars(sgd::Scalars<T>& s, const double* x) {
-  s.mode = x[kMode] == 1 ? sgd::Mode::kAccumulate : sgd::Mode::kUpdate;
-  s.unscale = !std::isnan(x[kLossScale]);
-  s.loss_scale = static_cast<T>(x[kLossScale]);
-  s.average = x[kAccumSteps] != 0;
-  s.accum_steps = static_cast<T>(x[kAccumSteps]);
-  s.clip = static_cast<sgd::Clip>(static_cast<int>(x[kClip]));
-  s.clip_value = static_cast<T>(x[kClipValue]);
-  s.lr = static_cast<T>(x[kLr]);
-  s.momentum = static_cast<T>(x[kMomentum]);
-  s.nesterov = x[kNesterov] != 0;
-  s.weight_decay = static_cast<T>(x[kWeightDecay]);
-  s.ema = x[kEma] != 0;
-  s.ema_e = static_cast<T>(x[kEmaE]);
+  using namespace sgd::scalar;
+  s.mode = x[mode] == 1 ? sgd::Mode::kAccumulate : sgd::Mode::kUpdate;
+  s.unscale = !std::isnan(x[lossScale]);
+  s.loss_scale = static_cast<T>(x[lossScale]);
+  s.average = x[accumSteps] != 0;
+  s.accum_steps = static_cast<T>(x[accumSteps]);
+  s.clip = static_cast<sgd::Clip>(static_cast<int>(x[clip]));
+  s.clip_value = static_cast<T>(x[clipValue]);
+  s.lr = static_cast<T>(x[lr]);
+  s.momentum = static_cast<T>(x[momentum]);
+  s.nesterov = x[nesterov] != 0;
+  s.weight_decay = static_cast<T>(x[weightDecay]);
+  s.ema = x[ema] != 0;
+  s.ema_e = static_cast<T>(x[emaE]);
   s.ema_one_minus_e = T(1) - s.ema_e;
-  s.overwrite = x[kOverwrite] != 0;
+  s.overwrite = x[overwrite] != 0;
 }
 
 // Reads the arguments of step()/stepAsync() into `st`, checking everything memory
 // safety depends on: types, lengths, which state lists the scalars need.
-// step(variables, grads, momentums|null, averages|null, accumulators|null, params: Float64Array)
-// params = [scalars (kScalarCount) | decay flag per tensor (n) | decay learning rate per tensor (n)].
+// step(variables, grads, momentums|null, averages|null, accumulators|null, scalars: Float64Array)
+// with `scalars` laid out as scalars.h says.
 // (Six arguments: node-addon-api allocates for a call with more.)
 void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
+  namespace scalar = sgd::scalar;
   Napi::Env env = info.Env();
   Napi::Array vars = array_arg(info, 0, "variables", false);
   Napi::Array grads = array_arg(info, 1, "grads", false);
@@ -120,22 +117,20 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
   if (grads.Length() != n) fail_range(env, "step(): `grads` and `variables` differ in length");
   for (Napi::Array* list : {&moms, &avgs, &accs})
     if (!list->IsEmpty() && list->Length() != n) fail_range(env, "step(): a state list differs in length from `variables`");
-  const View params = typed_arg(info, 5, "params", napi_float64_array, kScalarCount + 2 * size_t(n));
-  const double* x = static_cast<const double*>(params.data);
-  const double* decay = x + kScalarCount;
-  const double* decay_lr = decay + n;
-  const int clip = static_cast<int>(x[kClip]);
-  if (clip < 0 || clip > 3 || !(x[kMode] == 0 || x[kMode] == 1)) fail_range(env, "step(): bad `scalars`");
-  const bool accumulate = x[kMode] == 1 || x[kAccumSteps] != 0;
+  const View scalars = typed_arg(info, 5, "scalars", napi_float64_array, scalar::length(n));
+  const double* x = static_cast<const double*>(scalars.data);
+  const int clip = static_cast<int>(x[scalar::clip]);
+  if (clip < 0 || clip > 3 || !(x[scalar::mode] == 0 || x[scalar::mode] == 1)) fail_range(env, "step(): bad `scalars`");
+  const bool accumulate = x[scalar::mode] == 1 || x[scalar::accumSteps] != 0;
   if (accumulate && accs.IsEmpty()) fail_type(env, "step(): gradient accumulation needs `accumulators`");
-  if (x[kEma] != 0 && avgs.IsEmpty()) fail_type(env, "step(): EMA needs `averages`");
+  if (x[scalar::ema] != 0 && avgs.IsEmpty()) fail_type(env, "step(): EMA needs `averages`");
 
   st.clear();
   fill_scalars(st.s32, x);
   fill_scalars(st.s64, x);
   // The momentum slot exists exactly when momentum != 0 (even one that rounds to 0 in float32).
   st.s32.momentum_on = st.s64.momentum_on = !moms.IsEmpty();
-  st.clip_value = x[kClipValue];
+  st.clip_value = x[scalar::clipValue];
   for (uint32_t i = 0; i < n; ++i) {
     napi_value v;
     if (napi_get_element(env, vars, i, &v) != napi_ok) throw Napi::Error::New(env);
@@ -146,8 +141,8 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
     void* m = moms.IsEmpty() ? nullptr : matching(info, moms, i, "momentums", var, false);
     void* a = avgs.IsEmpty() ? nullptr : matching(info, avgs, i, "averages", var, false);
     void* c = accs.IsEmpty() ? nullptr : matching(info, accs, i, "accumulators", var, false);
-    const bool decays = decay[i] != 0;
-    const double lr = decay_lr[i];
+    const bool decays = x[scalar::decay_on(n, i)] != 0;
+    const double lr = x[scalar::decay_lr(n, i)];
     if (var.type == napi_float64_array) {
       st.is_f64.push_back(1);
       st.index.push_back(st.f64.size());
@@ -161,6 +156,24 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
                         static_cast<float>(lr), 0.0f});
     }
   }
+}
+
+// scalarLayout: { names: [...in index order], perTensor: [...in order] } (scalars.h).
+Napi::Object ScalarLayout(Napi::Env env) {
+  static const char* const names[] = {
+#define SGD_SCALAR_NAME(name, meaning) #name,
+      SGD_SCALARS(SGD_SCALAR_NAME)
+#undef SGD_SCALAR_NAME
+  };
+  Napi::Array list = Napi::Array::New(env, sgd::scalar::kCount);
+  for (uint32_t i = 0; i < sgd::scalar::kCount; ++i) list.Set(i, names[i]);
+  Napi::Array tails = Napi::Array::New(env, 2);
+  tails.Set(uint32_t(sgd::scalar::decay_on(1, 0) - sgd::scalar::kCount), "decayOn");
+  tails.Set(uint32_t(sgd::scalar::decay_lr(1, 0) - sgd::scalar::kCount), "decayLr");
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("names", list);
+  layout.Set("perTensor", tails);
+  return layout;
 }
 
 Napi::Value Step(const Napi::CallbackInfo& info) {
@@ -279,6 +292,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stepAsync", Napi::Function::New(env, StepAsync, "stepAsync"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("scalarLayout", ScalarLayout(env));
   return exports;
 }
 

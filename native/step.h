@@ -27,6 +27,16 @@ struct Step {
   std::vector<Piece> chunks;      // fused pass: fixed slices of every tensor
   std::vector<double> sums;       // per-tensor sums of squares, in call order
 
+  std::size_t size() const { return is_f64.size(); }
+
+  // Calls f(tensor, scalars) for tensor i of the call, typed by its dtype: the one
+  // place that chooses between float32 and float64.
+  template <class F>
+  void with_tensor(std::size_t i, F&& f) {
+    if (is_f64[i]) f(f64[index[i]], s64);
+    else f(f32[index[i]], s32);
+  }
+
   void clear() {
     f32.clear();
     f64.clear();

@@ -3,7 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SGD, Variable, isa, schedules, setIsa } from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { backend } from '../lib/load.js';
+import { scalarLayout } from '../lib/native.js';
 
 const ROOT = path.join(__dirname, '..');
 // Under user-mode emulation (arm64 via qemu) node cannot start another node: skip what spawns one.
@@ -330,15 +331,26 @@ describe('native layer', () => {
   });
 
   it('re-checks memory safety itself', () => {
-    const params = () => new Float64Array(12 + 2);
-    expect(() => native.step([f32(1)], [f32(1, 2)], null, null, null, params())).toThrow(RangeError);
-    expect(() => native.step([f32(1)], [new Float64Array(1)], null, null, null, params())).toThrow(TypeError);
-    expect(() => native.step([f32(1)], [f32(1)], null, null, null, new Float64Array(12))).toThrow(RangeError);
-    expect(() => native.step([{} as Float32Array], [null], null, null, null, params())).toThrow(TypeError);
-    expect(() => native.step([f32(1)], [f32(1)], [f32(1, 2)], null, null, params())).toThrow(RangeError);
-    const ema = params();
-    ema[9] = 1; // EMA without averages
+    const { impl: native, layout } = backend;
+    const scalars = () => new Float64Array(layout.length(1));
+    expect(() => native.step([f32(1)], [f32(1, 2)], null, null, null, scalars())).toThrow(RangeError);
+    expect(() => native.step([f32(1)], [new Float64Array(1)], null, null, null, scalars())).toThrow(TypeError);
+    expect(() => native.step([f32(1)], [f32(1)], null, null, null, new Float64Array(layout.length(1) - 1))).toThrow(RangeError);
+    expect(() => native.step([{} as Float32Array], [null], null, null, null, scalars())).toThrow(TypeError);
+    expect(() => native.step([f32(1)], [f32(1)], [f32(1, 2)], null, null, scalars())).toThrow(RangeError);
+    const ema = scalars();
+    ema[layout.ema] = 1; // EMA without averages
     expect(() => native.step([f32(1)], [f32(1)], null, null, null, ema)).toThrow(TypeError);
+  });
+
+  it('exports the layout of `scalars`, which lib/ checks at load', () => {
+    const { names, perTensor } = backend.impl.scalarLayout;
+    expect(names).toContain('emaE');
+    expect(perTensor).toEqual(['decayOn', 'decayLr']);
+    expect(backend.layout.count).toBe(names.length);
+    expect(backend.layout.decayLr(3, 1)).toBe(names.length + 3 + 1);
+    expect(() => scalarLayout({ names: names.slice(1), perTensor }, 'test')).toThrow(/does not match this version of lib/);
+    expect(() => scalarLayout({ names, perTensor: ['decayLr', 'decayOn'] }, 'test')).toThrow(/rebuild/);
   });
 });
 

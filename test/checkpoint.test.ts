@@ -135,3 +135,65 @@ describe('restart', () => {
     expect(Object.keys(straight.state.variables)).toContain('sgd/layer0_p_gradient_accumulator');
   });
 });
+
+describe('rebind', () => {
+  const moved = (vars: Variable[], buffer?: ArrayBuffer) =>
+    vars.map((v, i) => {
+      const value = buffer ? new Float32Array(buffer, 64 * i, v.size) : new Float32Array(v.size);
+      value.set(v.value);
+      return new Variable(value, { name: v.name, path: v.path, shape: v.shape });
+    });
+
+  it('steps new storage with the state it had: the same bits as never moving', () => {
+    const a = trained();
+    const b = trained();
+    const next = [f32(0.3, -0.2, 0.1), f32(-1)];
+    const rebound = moved(b.vars, new ArrayBuffer(4096));
+    b.opt.rebind(rebound);
+    a.opt.apply(next, a.vars);
+    b.opt.apply(next, rebound);
+    expect(rebound.map((v) => [...v.value])).toEqual(a.vars.map((v) => [...v.value]));
+    expect(snapshot(b.opt)).toEqual(snapshot(a.opt));
+    expect(b.vars[0].value[0]).not.toBe(rebound[0].value[0]); // the old storage is no longer stepped
+    expect(() => b.opt.apply(next, b.vars)).toThrow(/Unknown variable/);
+    b.opt.apply(next); // without variables: the rebound ones
+  });
+
+  it('keeps weight-decay exclusions on the rebound variables', () => {
+    const make = () => {
+      const w = new Variable(f32(1, 2), { name: 'w', path: 'd/w' });
+      const b = new Variable(f32(3), { name: 'b', path: 'd/b' });
+      const opt = new SGD({ weightDecay: 0.5, learningRate: 0.1 });
+      opt.excludeFromWeightDecay({ variables: [b] });
+      opt.build([w, b]);
+      return { opt, vars: [w, b] };
+    };
+    const a = make();
+    const b = make();
+    const rebound = moved(b.vars);
+    b.opt.rebind(rebound);
+    a.opt.apply([f32(0, 0), f32(0)], a.vars);
+    b.opt.apply([f32(0, 0), f32(0)], rebound);
+    expect(rebound.map((v) => [...v.value])).toEqual(a.vars.map((v) => [...v.value]));
+    expect(rebound[1].value[0]).toBe(3); // excluded: no decay
+  });
+
+  it('refuses what does not fit, changing nothing', () => {
+    const { opt, vars } = trained();
+    const before = snapshot(opt);
+    expect(() => new SGD().rebind(vars)).toThrow(/not built/);
+    expect(() => opt.rebind(vars.slice(0, 1))).toThrow(/got 1 variables, but this optimizer is built on 2/);
+    const renamed = moved(vars);
+    const wrong = [new Variable(renamed[0].value, { name: 'x', path: 'other/x' }), renamed[1]];
+    expect(() => opt.rebind(wrong)).toThrow(/'other\/x' float32 \[3\], but the optimizer's variable there is 'dense\/w'/);
+    expect(() => opt.rebind([new Variable(new Float64Array(3), { path: 'dense/w' }), renamed[1]])).toThrow(/float64/);
+    const momentum = opt.variables.find((v) => v.path.endsWith('dense_w_momentum'))!;
+    expect(() => opt.rebind([new Variable(momentum.value, { name: 'w', path: 'dense/w' }), renamed[1]])).toThrow(/shares memory with optimizer state/);
+    const shared = new Float32Array(4);
+    const overlapping = [new Variable(shared.subarray(0, 3), { name: 'w', path: 'dense/w' }), new Variable(shared.subarray(2, 3), { name: 'b', path: 'dense/b' })];
+    expect(() => opt.rebind(overlapping)).toThrow(/variables\[1\] \('dense\/b'\) shares memory with 'dense\/w'/);
+    expect(snapshot(opt)).toEqual(before);
+    opt.apply([f32(1, 1, 1), f32(1)]); // still stepping the original variables
+    expect(vars[0].value).not.toEqual(f32(1, 2, 3));
+  });
+});

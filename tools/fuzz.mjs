@@ -33,7 +33,8 @@ const ENGINE_ERRORS = /Cannot read propert|Cannot set propert|is not a function|
  */
 export function runCases(seed, count, { trace = false, globals = true } = {}) {
   const { SGD, Variable, schedules, setIsa, isa, setNumThreads, numThreads } = require(`${root}/dist/index.js`);
-  const { native } = require(`${root}/dist/native.js`);
+  const { backend } = require(`${root}/dist/load.js`);
+  const native = backend.impl;
   const r = rng(seed);
   const pick = (list) => list[Math.floor(r() * list.length)];
   const int = (n) => Math.floor(r() * n);
@@ -106,9 +107,9 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     const vars = Array.from({ length: n }, () => floatArray(int(40)));
     const like = (v) => (r() < 0.85 ? new v.constructor(r() < 0.9 ? v.length : int(40)) : anyValue());
     const list = (p) => (r() < p ? vars.map(like) : r() < 0.5 ? null : anyValue());
-    const params = new Float64Array(r() < 0.9 ? 12 + 2 * n : int(20));
-    for (let i = 0; i < params.length; ++i) params[i] = r() < 0.3 ? pick(NUMBERS) : int(4);
-    return [r() < 0.95 ? vars : anyValue(), vars.map((v) => (r() < 0.2 ? null : like(v))), list(0.5), list(0.4), list(0.4), r() < 0.95 ? params : anyValue()];
+    const scalars = new Float64Array(r() < 0.9 ? backend.layout.length(n) : int(20));
+    for (let i = 0; i < scalars.length; ++i) scalars[i] = r() < 0.3 ? pick(NUMBERS) : int(4);
+    return [r() < 0.95 ? vars : anyValue(), vars.map((v) => (r() < 0.2 ? null : like(v))), list(0.5), list(0.4), list(0.4), r() < 0.95 ? scalars : anyValue()];
   });
 
   let optimizer = null;

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { SGD, Variable, isa, setIsa, setNumThreads } = require('../dist/index.js');
-const { native } = require('../dist/native.js');
+const { backend } = require('../dist/load.js');
 
 const configs = [
   { learningRate: 0.1 },
@@ -38,9 +38,10 @@ const variants = new Set(results.values());
 const v = new Variable(new Float32Array(100_003));
 await Promise.all([1, 2, 3].map(() => new SGD({ momentum: 0.9 }).applyAsync([new Float32Array(100_003).fill(1)], [v])));
 let refused = 0;
-for (const args of [[[new Float32Array(3)], [new Float32Array(2)], null, null, null, new Float64Array(14)], [[{}], [null], null, null, null, new Float64Array(14)], [[], [], null, null, null, new Float64Array(3)]]) {
+const scalars = (n) => new Float64Array(backend.layout.length(n));
+for (const args of [[[new Float32Array(3)], [new Float32Array(2)], null, null, null, scalars(1)], [[{}], [null], null, null, null, scalars(1)], [[], [], null, null, null, new Float64Array(3)]]) {
   try {
-    native.step(...args);
+    backend.impl.step(...args);
   } catch {
     ++refused;
   }

@@ -10,6 +10,7 @@
 #ifndef SGD_ISA
 #error "define SGD_ISA before including sgd_kernel.h"
 #endif
+#include "pairwise.h"
 
 namespace sgd {
 namespace SGD_ISA {
@@ -23,13 +24,14 @@ static inline V pre_clip_gradient(const Tensor<T>& t, const Scalars<T>& s, std::
   return g;
 }
 
-// numpy's pairwise summation of the squared gradient (SPEC.md 4.4): blocks of at
-// most 128 summed in 8 lanes, then halves split at a multiple of 8.
+// The sum of squares of the pre-clip gradient over [off, off + n), in numpy's pairwise
+// order (pairwise.h), with Vec8 as numpy's 8 lanes.
 template <class T>
 static T sumsq_pairwise(const Tensor<T>& t, const Scalars<T>& s, std::size_t off, std::size_t n) {
   using V8 = Vec8<T>;
   using V1 = One<T>;
-  if (n < 8) {
+  static_assert(V8::lanes == pairwise::kBlock, "Vec8 must have numpy's block width");
+  if (n < pairwise::kBlock) {
     T r = 0;
     for (std::size_t i = 0; i < n; ++i) {
       V1 g = pre_clip_gradient<V1>(t, s, off + i);
@@ -37,15 +39,15 @@ static T sumsq_pairwise(const Tensor<T>& t, const Scalars<T>& s, std::size_t off
     }
     return r;
   }
-  if (n <= 128) {
+  if (n <= pairwise::kMaxBlocked) {
     V8 g = pre_clip_gradient<V8>(t, s, off);
     V8 p = g * g;
-    const std::size_t full = n - n % 8;
-    for (std::size_t i = 8; i < full; i += 8) {
+    const std::size_t full = n - n % pairwise::kBlock;
+    for (std::size_t i = pairwise::kBlock; i < full; i += pairwise::kBlock) {
       g = pre_clip_gradient<V8>(t, s, off + i);
       p = p + g * g;
     }
-    T l[8];
+    T l[pairwise::kBlock];
     V8::store(l, p);
     T r = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
     for (std::size_t i = full; i < n; ++i) {
@@ -54,9 +56,8 @@ static T sumsq_pairwise(const Tensor<T>& t, const Scalars<T>& s, std::size_t off
     }
     return r;
   }
-  std::size_t half = n / 2;
-  half -= half % 8;
-  return sumsq_pairwise(t, s, off, half) + sumsq_pairwise(t, s, off + half, n - half);
+  const std::size_t m = pairwise::split(n);
+  return sumsq_pairwise(t, s, off, m) + sumsq_pairwise(t, s, off + m, n - m);
 }
 
 // Every elementwise stage of one call for lanes [i, i + V::lanes).

@@ -34,6 +34,7 @@ struct Scalars {
 // One variable with its gradient and state. Absent parts are null.
 template <class T>
 struct Tensor {
+  using Value = T;
   T* var;
   const T* grad;       // null: no gradient for this variable in this call
   T* momentum;

@@ -1,5 +1,5 @@
-// How values appear in error messages: Keras's own text prints them as Python
-// would (str/repr of a float or int), our additional checks print them as JS does.
+// How values appear in error messages: Keras's own texts print them as Python would
+// (str/repr of a float or int); our own messages print them as JS does (describe).
 
 /** Whether Keras treats an argument as a Python float or int (decides how 1 prints: "1.0" or "1"). */
 export type Kind = 'float' | 'int';
@@ -95,31 +95,4 @@ function describeObject(v: object): string {
   }
   const text = typeof (v as { toString?: unknown }).toString === 'function' ? String(v) : '';
   return text.startsWith('<') ? text : `${proto?.constructor?.name ?? 'object'} instance`;
-}
-
-/** A number option that must be finite; `nullable` also lets null mean "off". */
-export function checkFinite(arg: string, value: unknown, opts: { nullable?: boolean; integer?: boolean } = {}): void {
-  if (opts.nullable && value === null) return;
-  const what = `${opts.integer ? 'an integer' : 'a finite number'}${opts.nullable ? ' or null' : ''}`;
-  if (typeof value !== 'number') {
-    throw new TypeError(`Argument \`${arg}\` must be ${what}. Received: ${arg}=${describe(value)}`);
-  }
-  if (!Number.isFinite(value) || (opts.integer && !Number.isInteger(value))) {
-    throw new RangeError(`Argument \`${arg}\` must be ${what}. Received: ${arg}=${describe(value)}`);
-  }
-}
-
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/** A hyperparameter Keras casts to float32 must not overflow it (it would become Infinity). */
-export function checkFloat32(arg: string, value: number | null): void {
-  if (value !== null && Math.abs(value) > FLOAT32_MAX) {
-    throw new RangeError(`Argument \`${arg}\` overflows float32 (|x| <= 3.4e38). Received: ${arg}=${describe(value)}`);
-  }
-}
-
-export function checkBoolean(arg: string, value: unknown): void {
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`Argument \`${arg}\` must be a boolean. Received: ${arg}=${describe(value)}`);
-  }
 }

@@ -1,0 +1,162 @@
+// Checks of the lists one call passes (variables, gradients), before anything is written.
+import { invalid } from './checks.js';
+import { describe } from './python.js';
+import { DisjointArrays, firstOverlap } from './memory.js';
+import type { FloatArray } from './native.js';
+import { Variable } from './variable.js';
+
+export type Gradient = FloatArray | null | undefined;
+
+/** A typed array whose buffer was detached (transferred) reads as empty. */
+export function detached(a: ArrayBufferView): boolean {
+  return a.byteLength === 0 && a.buffer.byteLength === 0 && a.byteOffset === 0;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+}
+
+/** An array of distinct Variables, none sharing memory with another, each the size of its shape. */
+export function checkVariableList(variables: unknown, arg: string): asserts variables is Variable[] {
+  if (!Array.isArray(variables)) throw invalid(TypeError, null, arg, 'an array of Variable', variables, { named: false });
+  const seen = new Set<Variable>();
+  variables.forEach((v, i) => {
+    if (!(v instanceof Variable)) throw new TypeError(`${arg}[${i}] must be a Variable. Received: ${describe(v)}`);
+    if (seen.has(v)) throw new RangeError(`${arg}[${i}] ('${v.path}') appears more than once`);
+    seen.add(v);
+    if (v.value.length !== v.size) {
+      const why = detached(v.value) ? 'its buffer was detached' : 'was its buffer resized?';
+      throw new RangeError(`${arg}[${i}] ('${v.path}'): its value has ${v.value.length} elements, its shape ${v.size} (${why})`);
+    }
+  });
+  const overlap = firstOverlap((variables as Variable[]).map((v) => v.value));
+  if (overlap) {
+    const [j, i] = overlap;
+    throw new RangeError(`${arg}[${i}] ('${variables[i].path}') shares memory with '${variables[j].path}'`);
+  }
+}
+
+/** checkVariableList, skipped without allocating for the list the optimizer is built on (none resized): the common case. */
+export function checkVariables(variables: unknown, arg: string, built: readonly Variable[] | null): asserts variables is Variable[] {
+  let same = built !== null && Array.isArray(variables) && variables.length === built.length;
+  for (let i = 0; same && i < built!.length; ++i) same = (variables as unknown[])[i] === built![i] && built![i].value.length === built![i].size;
+  if (!same) checkVariableList(variables, arg);
+}
+
+/** The variables a call steps: `variables`, or without them every built variable (Keras's rules and texts). */
+export function callVariables(
+  grads: readonly Gradient[],
+  variables: Variable[] | undefined,
+  built: readonly Variable[] | null,
+  index: ReadonlyMap<Variable, number>,
+): readonly Variable[] {
+  if (variables === undefined) {
+    if (built === null) {
+      // Keras's text, trailing space included.
+      throw new Error(
+        'When passing `grads` without `variables`, the optimizer must already be built on a list of ' +
+          'variables. Call `optimizer.build(trainable_variables)` first. ',
+      );
+    }
+    if (grads.length !== built.length) {
+      // Keras's text, its typo ("one-to-on") included.
+      throw new RangeError(
+        'When passing `grads` as a list of gradient tensors, the gradients must match `optimizer.variables` ' +
+          `one-to-on. Received a list of ${grads.length} gradients, but the optimizer is tracking ` +
+          `${built.length} trainable variables.`,
+      );
+    }
+    return built;
+  }
+  checkVariables(variables, 'variables', built);
+  if (variables.length !== grads.length) {
+    throw new RangeError(`apply: got ${grads.length} gradients for ${variables.length} variables`);
+  }
+  if (built !== null) {
+    for (const v of variables) {
+      if (!index.has(v)) {
+        throw new Error(
+          `Unknown variable: ${v}. This optimizer can only be called for the variables it was originally ` +
+            'built with. When working with a new set of variables, you should recreate a new optimizer instance.',
+        );
+      }
+    }
+  }
+  return variables;
+}
+
+/** What the step writes: every variable and state array, asked which one a gradient overlaps. */
+export class WrittenMemory {
+  readonly #owners: readonly Variable[];
+  readonly #arrays: DisjointArrays;
+
+  constructor(owners: readonly Variable[]) {
+    this.#owners = owners;
+    this.#arrays = new DisjointArrays(owners.map((v) => v.value));
+  }
+
+  /** The variable or state array whose memory `a` shares, if any. */
+  owner(a: FloatArray): Variable | undefined {
+    const i = this.#arrays.overlapping(a);
+    return i < 0 ? undefined : this.#owners[i];
+  }
+}
+
+/**
+ * Checks every gradient of a call against its variable; returns converted copies for
+ * gradients of another dtype (null when there are none) and how many are missing.
+ */
+export interface CheckedGradients {
+  /** Copies of the gradients of another dtype, by position (null when there are none). */
+  converted: (FloatArray | null)[] | null;
+  /** How many gradients are null or undefined. */
+  missing: number;
+}
+
+/** Checks every gradient of a call against its variable, into `out` (reused: no allocation per step). */
+export function checkGradients(grads: readonly Gradient[], vars: readonly Variable[], written: WrittenMemory, out: CheckedGradients): void {
+  let converted: (FloatArray | null)[] | null = null;
+  let present = 0;
+  for (let i = 0; i < grads.length; ++i) {
+    const g = grads[i];
+    if (g === null || g === undefined) continue;
+    const v = vars[i];
+    if (!(g instanceof Float32Array || g instanceof Float64Array)) {
+      throw new TypeError(`grads[${i}] (for '${v.path}') must be a Float32Array, Float64Array or null. Received: ${describe(g)}`);
+    }
+    if (g.length !== v.value.length) {
+      if (detached(g)) throw new RangeError(`grads[${i}] (for '${v.path}'): its buffer was detached`);
+      throw new RangeError(
+        `grads[${i}] has ${g.length} elements but variable '${v.path}' has ${v.value.length}: ` +
+          // numpy's text, as Keras raises it, trailing space included.
+          `operands could not be broadcast together with shapes ${shapeText(v.shape)} (${g.length},) `,
+      );
+    }
+    const owner = written.owner(g);
+    if (owner) throw new RangeError(`grads[${i}] shares memory with '${owner.path}', which the step writes`);
+    ++present;
+    if (g.constructor !== v.value.constructor) {
+      // Keras casts a gradient to its variable's dtype; this is the one copy a step may make.
+      converted ??= new Array(grads.length).fill(null);
+      converted[i] = v.dtype === 'float32' ? new Float32Array(g) : new Float64Array(g);
+    }
+  }
+  if (present === 0) throw new Error('No gradients provided for any variable.');
+  out.converted = converted;
+  out.missing = grads.length - present;
+}
+
+/** applyGradients' [gradient, variable] pairs as the two lists apply() takes. */
+export function splitPairs(pairs: unknown): [Gradient[], Variable[]] {
+  if (!Array.isArray(pairs)) throw invalid(TypeError, 'applyGradients', 'pairs', 'an array', pairs, { named: false });
+  const grads: Gradient[] = [];
+  const variables: Variable[] = [];
+  pairs.forEach((pair, i) => {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new TypeError(`applyGradients: pairs[${i}] must be a [gradient, variable] pair. Received: ${describe(pair)}`);
+    }
+    grads.push(pair[0]);
+    variables.push(pair[1]);
+  });
+  return [grads, variables];
+}
