@@ -7,7 +7,7 @@
 // receives the caller's instance (its Optimizer class and serialization registry).
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { SGDOptions } from './config.js';
-import { describe } from './messages.js';
+import { describe } from './python.js';
 import { SGD as CoreSGD } from './sgd.js';
 import { Variable } from './variable.js';
 
@@ -403,7 +403,7 @@ export function bindTfjs(tf: Tfjs): { SGD: TfjsSGDClass } {
         return new Variable(this.#bindings[i].array, { name, path: v.name, shape: v.shape });
       });
       if (this.native.built) {
-        (this.native as CoreSGD & { rebind(v: Variable[]): void }).rebind(this.#vars); // TODO merge
+        this.native.rebind(this.#vars);
         return;
       }
       this.native.build(this.#vars);
