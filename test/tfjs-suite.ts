@@ -12,21 +12,7 @@ export type Backend = 'cpu' | 'wasm';
 
 const { SGD: TfSGD } = bindTfjs(tf);
 
-/** A small deterministic generator (mulberry32), for weights and data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function uniform(rng: () => number, n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
-}
+const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
 
 const IN = 6;
 const OUT = 3;
@@ -40,15 +26,13 @@ function mlp(weights?: Float32Array[]): tf.Sequential {
       tf.layers.dense({ units: OUT }),
     ],
   });
-  const rng = random(7);
-  const values = weights ?? model.weights.map((w) => uniform(rng, w.shape.reduce((a, b) => a! * b!, 1)!, 0.6));
+  const values = weights ?? model.weights.map((w, i) => data(w.shape.reduce((a, b) => a! * b!, 1)!, 7 + i, 0.6));
   model.setWeights(values.map((v, i) => tf.tensor(v.slice(), model.weights[i].shape as number[])));
   return model;
 }
 
 function batch(seed: number, n = 16): { x: tf.Tensor; y: tf.Tensor } {
-  const rng = random(seed);
-  return { x: tf.tensor2d(uniform(rng, n * IN), [n, IN]), y: tf.tensor2d(uniform(rng, n * OUT), [n, OUT]) };
+  return { x: tf.tensor2d(data(n * IN, seed), [n, IN]), y: tf.tensor2d(data(n * OUT, seed + 7919), [n, OUT]) };
 }
 
 function weightsOf(model: tf.LayersModel): Float32Array[] {
@@ -203,10 +187,9 @@ async function saveAndLoad(model: tf.LayersModel): Promise<tf.LayersModel> {
 export function defineTfjsTrapSuite(backend: Backend): void {
   describe(`sgd-native/tfjs on the ${backend} backend: tfjs's contract and traps`, () => {
     it('model.fit lowers the loss; no tensor leaks per step', async () => {
-      const rng = random(3);
       const n = 64;
-      const x = tf.tensor2d(uniform(rng, n * IN), [n, IN]);
-      const y = tf.tidy(() => tf.matMul(x, tf.tensor2d(uniform(rng, IN * OUT), [IN, OUT])));
+      const x = tf.tensor2d(data(n * IN, 3), [n, IN]);
+      const y = tf.tidy(() => tf.matMul(x, tf.tensor2d(data(IN * OUT, 4), [IN, OUT])));
       const model = mlp();
       model.compile({ optimizer: new TfSGD({ learningRate: 0.05, momentum: 0.9 }), loss: 'meanSquaredError' });
       const history = await model.fit(x, y, { epochs: 12, batchSize: 16, shuffle: false, verbose: 0 });
