@@ -1,4 +1,4 @@
-// The tfjs section of `npm run bench` (alone: `node bench/tfjs.mjs [--quick]`): sgd-native/tfjs
+// The tfjs section of `npm run bench` (alone: `npm run bench:tfjs`, or `node --expose-gc bench/tfjs.mjs [--quick]`): sgd-native/tfjs
 // against tfjs's own tf.train.momentum on the cpu and wasm backends, measured in the same run.
 //   1. The optimizer part alone: applyGradients on a model's variables with fixed gradients;
 //      "sgd-native alone" is the same native call on the very arrays the adapter passes it.
@@ -12,12 +12,13 @@ import { bindTfjs } from '../dist/tfjs.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const MODELS = [
-  { name: 'MLP 784-256-128-10', units: [256, 128, 10], steps: QUICK ? 6 : 15 },
+  { name: 'MLP 784-256-128-10', units: [256, 128, 10], steps: QUICK ? 6 : 16 },
   ...(QUICK ? [] : [{ name: 'wide MLP 784-2048-2048-10', units: [2048, 2048, 10], steps: 4 }]),
 ];
 const BACKENDS = ['cpu', 'wasm'];
 const BATCH = 64;
 const log = (...a) => console.log(...a);
+const gc = globalThis.gc ?? (() => {}); // node --expose-gc (npm run bench passes it)
 const fmt = (x, d = 3) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(d));
 
 /** Median milliseconds per call of a synchronous fn, over batches sized to ~minSample ms. */
@@ -85,6 +86,7 @@ function optimizerPart(model, rounds = 5) {
   for (let r = 0; r < rounds; ++r) {
     for (const [label, step] of Object.entries(steps)) {
       if (label === 'sgd-native alone') adapter.applyGradients(grads); // the views stay valid
+      gc(); // the garbage of the candidate before is not this one's cost
       times[label].push(medianMs(step, { samples: 3 }));
     }
   }
@@ -93,8 +95,12 @@ function optimizerPart(model, rounds = 5) {
   return Object.fromEntries(Object.entries(times).map(([label, t]) => [label, median(t)]));
 }
 
-/** 2. Whole trainOnBatch steps, the optimizers interleaved round by round. */
-async function trainingStep(units, steps) {
+/**
+ * 2. Whole trainOnBatch steps, each optimizer in blocks of consecutive steps (so each pays for
+ * its own garbage), the block order reversed every round (so drift in the machine's load
+ * evens out), a collection and a warm-up step before each block.
+ */
+async function trainingStep(units, steps, rounds = 2) {
   const x = tf.randomNormal([BATCH, 784], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32', 2), 10).toFloat();
   const runs = Object.entries(OPTIMIZERS).map(([label, make]) => {
@@ -110,13 +116,16 @@ async function trainingStep(units, steps) {
     model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
     return { label, model, opt, inside, times: [] };
   });
-  for (const r of runs) for (let s = 0; s < 2; ++s) await r.model.trainOnBatch(x, y); // warm-up
-  for (const r of runs) r.inside.length = 0;
-  for (let s = 0; s < steps; ++s) {
-    for (const r of runs) {
-      const t = performance.now();
-      await r.model.trainOnBatch(x, y);
-      r.times.push(performance.now() - t);
+  for (let r = 0; r < rounds; ++r) {
+    for (const run of r % 2 ? [...runs].reverse() : runs) {
+      gc();
+      await run.model.trainOnBatch(x, y); // warm-up: not counted
+      run.inside.pop();
+      for (let s = 0; s < Math.ceil(steps / rounds); ++s) {
+        const t = performance.now();
+        await run.model.trainOnBatch(x, y);
+        run.times.push(performance.now() - t);
+      }
     }
   }
   const row = {};

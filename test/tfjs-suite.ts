@@ -292,6 +292,22 @@ export function defineTfjsTrapSuite(backend: Backend): void {
       dispose(p.model, p.twin);
     });
 
+    it.runIf(backend === 'cpu')('a backend switch between steps (cpu to wasm and back): re-bound on the new backend, state kept', async () => {
+      const p = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
+      try {
+        for (let s = 1; s <= 2; ++s) await stepBoth(p, s, `cpu step ${s}`);
+        await tf.setBackend('wasm');
+        for (let s = 3; s <= 4; ++s) await stepBoth(p, s, `wasm step ${s}`);
+        expect(p.opt.storage).toBe('wasm');
+        await tf.setBackend('cpu');
+        for (let s = 5; s <= 6; ++s) await stepBoth(p, s, `cpu step ${s}`);
+        expect(p.opt.storage).toBe('cpu');
+      } finally {
+        await tf.setBackend(backend);
+        dispose(p.model, p.twin);
+      }
+    });
+
     it('applyGradients takes a NamedTensorMap (minimize without varList) and a list with missing gradients', () => {
       const w = tf.variable(tf.tensor1d([0.5, -0.5]), true);
       const b = tf.variable(tf.scalar(0.1), true);
@@ -405,6 +421,11 @@ describe('bindTfjs', () => {
     expect(opt.native).toBeInstanceOf(SGD);
     expect(() => bindTfjs({} as typeof tf)).toThrow(/TensorFlow.js namespace/);
     expect(() => new TfSGD({ storage: 'shared' as 'copy' })).toThrow(/storage/);
+    const v = tf.variable(tf.tensor1d([1, 2]));
+    const g = tf.tensor1d([1, 1]);
+    opt.dispose();
+    expect(() => opt.applyGradients({ [v.name]: g })).toThrow(/disposed/);
+    tf.dispose([v, g]);
   });
 
   it('fromConfig takes Keras\'s config and what tfjs-layers hands back on load (camelCased, customObjects added)', () => {
