@@ -75,10 +75,14 @@ interface WasmBackend {
   dataIdMap: DataStorage<{ id: number; memoryOffset: number | null; dtype: string; refCount: number }>;
   dataIdNextNumber: number;
 }
+/** What a backend's read returns: a typed array (or, for strings, an array of byte arrays). */
+type BackendValues = { slice(): BackendValues };
 interface Engine {
   backend: object;
   backendName: string;
   registeredVariables: Record<string, TfVariable>;
+  readSync(dataId: DataId): BackendValues;
+  read(dataId: DataId): Promise<BackendValues>;
 }
 
 /** A backend's record of a tensor's data, without tfjs's DataStorage.get() side effect (moving unknown data to this backend). */
@@ -102,14 +106,47 @@ interface Storage {
   afterStep(vars: readonly TfVariable[], bindings: Binding[]): void;
 }
 
+/** Data of variables whose cpu storage the adapter updates in place. */
+const liveData = new WeakSet<DataId>();
+const snapshotEngines = new WeakSet<object>();
+
+/**
+ * On the cpu backend, dataSync() and data() return the backend's own array: for a variable
+ * the adapter updates in place, that array changes at the next step. The engine's reads of
+ * such data return a copy instead (as every other backend does); kernels read the backend
+ * directly and are not affected.
+ */
+function snapshotReads(engine: Engine): void {
+  if (snapshotEngines.has(engine)) return;
+  snapshotEngines.add(engine);
+  const readSync = engine.readSync.bind(engine);
+  const read = engine.read.bind(engine);
+  engine.readSync = (dataId) => {
+    const values = readSync(dataId);
+    return liveData.has(dataId) ? values.slice() : values;
+  };
+  engine.read = async (dataId) => {
+    const values = await read(dataId);
+    return liveData.has(dataId) ? values.slice() : values;
+  };
+}
+
+/** tfjs's cpu slice kernel returns `values.subarray(...)` for a contiguous slice: of our arrays, it gets a copy. */
+function copyingSubarray(array: Float32Array): Float32Array {
+  return Object.defineProperty(array, 'subarray', {
+    value: (begin?: number, end?: number) => array.slice(begin, end),
+    enumerable: false,
+  });
+}
+
 /**
  * cpu backend: the variable's values are an array the adapter owns (one copy, at bind).
  * tfjs shares a tensor's storage with its clones and reshapes (same dataId) and with a
  * variable's initial value: whoever else holds it gets a snapshot before the next step.
+ * Reads through the engine (dataSync, data) and contiguous slices get copies.
  */
 class CpuStorage implements Storage {
   readonly kind = 'cpu';
-  readonly #owned = new WeakSet<ArrayBufferLike>();
   constructor(
     private readonly tf: Tfjs,
     readonly backend: CpuBackend,
@@ -132,11 +169,12 @@ class CpuStorage implements Storage {
   }
 
   #adopt(v: TfVariable, previous: Binding | undefined): Binding {
-    const array = previous?.array ?? new Float32Array(v.size);
+    const array = previous?.array ?? copyingSubarray(new Float32Array(v.size));
     if (previous) {
       // A clone, a reshape or the tensor assign() replaced may still hold our array: it keeps a snapshot.
       const old = dataOf(this.backend.data, previous.dataId);
       if (old !== undefined && old.values === array) old.values = array.slice();
+      liveData.delete(previous.dataId);
     }
     array.set(v.dataSync());
     const t = this.tf.tensor(array, v.shape, 'float32');
@@ -145,16 +183,14 @@ class CpuStorage implements Storage {
     if (dataOf(this.backend.data, v.dataId)?.values !== array) {
       throw new Error(`sgd-native/tfjs: the cpu backend did not keep the array given to tf.tensor (variable '${v.name}'); use { storage: 'copy' }`);
     }
-    this.#owned.add(array.buffer);
+    liveData.add(v.dataId);
     return { dataId: v.dataId, array };
   }
 
   gradient(t: tfc.Tensor): Float32Array {
+    // Never one of our arrays: a reshape of a weight was given a snapshot by sync(), a slice is a copy.
     const entry = dataOf(this.backend.data, t.dataId);
-    let g = entry?.dtype === 'float32' && entry.values instanceof Float32Array ? entry.values : float32(t.dataSync());
-    // A gradient that is (a slice of) a weight: the step writes that weight while reading it.
-    if (this.#owned.has(g.buffer)) g = g.slice();
-    return g;
+    return entry?.dtype === 'float32' && entry.values instanceof Float32Array ? entry.values : float32(t.dataSync());
   }
 
   afterStep(): void {}
@@ -265,7 +301,10 @@ class CopyStorage implements Storage {
 function makeStorage(tf: Tfjs, engine: Engine, option: 'auto' | 'copy'): Storage {
   const backend = engine.backend;
   const name = engine.backendName;
-  if (option === 'auto' && name === 'cpu' && CpuStorage.accepts(backend)) return new CpuStorage(tf, backend);
+  if (option === 'auto' && name === 'cpu' && CpuStorage.accepts(backend)) {
+    snapshotReads(engine);
+    return new CpuStorage(tf, backend);
+  }
   if (option === 'auto' && name === 'wasm' && WasmStorage.accepts(backend)) return new WasmStorage(tf, backend);
   return new CopyStorage(tf, backend, name === 'wasm');
 }

@@ -208,16 +208,20 @@ export function defineTfjsTrapSuite(backend: Backend): void {
       model.dispose();
     });
 
-    it('a clone or a reshape of a weight held across steps keeps its value; so does a variable initial value', async () => {
+    it('what is kept of a weight across steps keeps its value: a clone, a reshape, a slice, dataSync(), data(); so does an initial value', async () => {
       const p = pair(() => ({ learningRate: 0.1, momentum: 0.9 }));
       await stepBoth(p, 1, 'step 1');
-      const kernel = p.model.weights[0].read();
-      const held = [tf.clone(kernel), kernel.reshape([-1]), tf.clone(tf.clone(kernel))];
+      const kernel = p.model.weights[0].read(); // [6, 8]
       const snapshot = Float32Array.from(kernel.dataSync());
+      const held = [tf.clone(kernel), kernel.reshape([-1]), tf.clone(tf.clone(kernel)), tf.slice(kernel, [0, 0], [6, 8])];
+      const rows = tf.slice(kernel, [2, 0], [3, 8]); // contiguous: the cpu kernel would return a view
+      const read = [kernel.dataSync(), await kernel.data(), kernel.bufferSync().values];
       for (let s = 2; s <= 4; ++s) await stepBoth(p, s, `step ${s}`);
       held.forEach((t, i) => expectSameBits(t.dataSync(), snapshot, `held tensor ${i}`));
+      expectSameBits(rows.dataSync(), snapshot.subarray(16, 40), 'held rows');
+      read.forEach((values, i) => expectSameBits(values, snapshot, `values read ${i}`));
       expect(Object.is(kernel.dataSync()[0], snapshot[0])).toBe(false); // the weight itself did train
-      tf.dispose(held);
+      tf.dispose([...held, rows]);
 
       const init = tf.tensor1d([1, 2, 3, 4]);
       const v = tf.variable(init, true);
