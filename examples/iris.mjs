@@ -22,7 +22,10 @@ function random(seed) {
 const rand = random(42);
 
 // --- data ---------------------------------------------------------------------------
-const rows = readFileSync(new URL('./data/iris.csv', import.meta.url), 'utf8').trim().split('\n').slice(1);
+const rows = readFileSync(new URL('./data/iris.csv', import.meta.url), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1);
 const data = rows.map((line) => {
   const cells = line.split(',');
   return { x: cells.slice(0, 4).map(Number), y: SPECIES.indexOf(cells[4]) };
@@ -69,7 +72,7 @@ function forward(x) {
     max = Math.max(max, s);
   }
   let z = 0;
-  for (let c = 0; c < 3; ++c) z += (probs[c] = Math.exp(probs[c] - max));
+  for (let c = 0; c < 3; ++c) z += probs[c] = Math.exp(probs[c] - max);
   for (let c = 0; c < 3; ++c) probs[c] /= z;
 }
 

@@ -1,7 +1,7 @@
 // Checks of the lists one call passes (variables, gradients), before anything is written.
 import { invalid } from './checks.js';
 import { describe } from './python.js';
-import { DisjointArrays, firstOverlap } from './memory.js';
+import { bufferOf, DisjointArrays, firstOverlap, isShared } from './memory.js';
 import type { FloatArray } from './native.js';
 import { Variable } from './variable.js';
 
@@ -39,7 +39,8 @@ export function checkVariableList(variables: unknown, arg: string): asserts vari
 /** checkVariableList, skipped without allocating for the list the optimizer is built on (none resized): the common case. */
 export function checkVariables(variables: unknown, arg: string, built: readonly Variable[] | null): asserts variables is Variable[] {
   let same = built !== null && Array.isArray(variables) && variables.length === built.length;
-  for (let i = 0; same && i < built!.length; ++i) same = (variables as unknown[])[i] === built![i] && built![i].value.length === built![i].size;
+  for (let i = 0; same && i < built!.length; ++i)
+    same = (variables as unknown[])[i] === built![i] && built![i].value.length === built![i].size;
   if (!same) checkVariableList(variables, arg);
 }
 
@@ -83,6 +84,55 @@ export function callVariables(
     }
   }
   return variables;
+}
+
+/** rebind(): `variables` replace `built` one for one (same paths, dtypes, shapes), sharing no memory with the optimizer's `state`. */
+export function checkReplacements(
+  built: readonly Variable[],
+  variables: unknown,
+  state: readonly Variable[],
+): asserts variables is Variable[] {
+  checkVariableList(variables, 'variables');
+  if (variables.length !== built.length) {
+    throw new RangeError(`rebind: got ${variables.length} variables, but this optimizer is built on ${built.length}`);
+  }
+  variables.forEach((v, i) => {
+    const old = built[i];
+    if (v.path !== old.path || v.dtype !== old.dtype || v.shape.join() !== old.shape.join()) {
+      throw new RangeError(
+        `rebind: variables[${i}] is '${v.path}' ${v.dtype} [${v.shape.join(', ')}], ` +
+          `but the optimizer's variable there is '${old.path}' ${old.dtype} [${old.shape.join(', ')}]`,
+      );
+    }
+  });
+  // Variables do not overlap each other (checked above), nor do state arrays: a pair is a variable and a state array.
+  const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
+  if (overlap)
+    throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+}
+
+/**
+ * A step that runs off this thread reads raw memory while JavaScript goes on: a buffer
+ * that can shrink under it cannot be made safe (Node-API cannot pin it), so resizable
+ * ArrayBuffers are refused there. (SharedArrayBuffers only grow: they are fine.)
+ */
+export function checkFixedMemory(grads: readonly Gradient[], vars: readonly Variable[]): void {
+  const resizable = (a: ArrayBufferView) => {
+    const buffer = bufferOf(a);
+    return (buffer as ArrayBuffer & { resizable?: boolean }).resizable === true && !isShared(buffer);
+  };
+  vars.forEach((v, i) => {
+    if (resizable(v.value))
+      throw new TypeError(
+        `applyAsync: variables[${i}] ('${v.path}') is on a resizable ArrayBuffer, which a step off the main thread cannot use safely: use apply(), or a fixed-length buffer`,
+      );
+  });
+  grads.forEach((g, i) => {
+    if (g && resizable(g))
+      throw new TypeError(
+        `applyAsync: grads[${i}] is on a resizable ArrayBuffer, which a step off the main thread cannot use safely: use apply(), or a fixed-length buffer`,
+      );
+  });
 }
 
 /** What the step writes: every variable and state array, asked which one a gradient overlaps. */

@@ -33,7 +33,8 @@ function fitting(entry: unknown, target: Variable, where: string): ArrayLike<num
   const wrapped = entry !== null && typeof entry === 'object' && !Array.isArray(entry) && !ArrayBuffer.isView(entry);
   const e = wrapped ? (entry as { dtype?: unknown; shape?: unknown; values?: unknown }) : null;
   const values = e ? e.values : entry;
-  const numeric = ArrayBuffer.isView(values) && !(values instanceof DataView) && !(values instanceof BigInt64Array || values instanceof BigUint64Array);
+  const numeric =
+    ArrayBuffer.isView(values) && !(values instanceof DataView) && !(values instanceof BigInt64Array || values instanceof BigUint64Array);
   if (!numeric && !(Array.isArray(values) && values.every((x) => typeof x === 'number'))) {
     throw new TypeError(`${where} must be a typed array or an array of numbers (or {values}). Received: ${describe(values)}`);
   }

@@ -103,17 +103,13 @@ export function checkOptions(input: unknown, style: 'options' | 'config'): Optim
   if (c.name === null) c.name = DEFAULTS.name;
   if (typeof c.name !== 'string' || c.name.includes('/')) {
     const err = typeof c.name !== 'string' ? TypeError : RangeError;
-    throw new err(
-      `Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${pyStr(c.name, 'int')}`,
-    );
+    throw new err(`Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${pyStr(c.name, 'int')}`);
   }
 
   const steps = c.gradientAccumulationSteps;
   if (steps !== null && steps !== 0) {
     if (typeof steps === 'boolean') {
-      throw new TypeError(
-        `\`gradient_accumulation_steps\` must be an integer >= 2. Received: gradient_accumulation_steps=${pyStr(steps)}`,
-      );
+      throw new TypeError(`\`gradient_accumulation_steps\` must be an integer >= 2. Received: gradient_accumulation_steps=${pyStr(steps)}`);
     }
     if (typeof steps !== 'number') {
       // Keras fails on the comparison itself; its text is kept for the string case.

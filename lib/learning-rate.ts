@@ -8,13 +8,15 @@ import { Variable } from './variable.js';
 
 export class RateSource {
   #rate: LearningRate;
-  /** Keras's `learning_rate` variable: only for a number rate. */
-  readonly variable: Variable<Float32Array> | null;
+  /** Keras's `learning_rate` variable: only while the rate is a number (a schedule or function set later untracks it, as Keras does). */
+  variable: Variable<Float32Array> | null;
 
   constructor(rate: LearningRate, optimizerName: string) {
     this.#rate = rate;
     this.variable =
-      typeof rate === 'number' ? new Variable(Float32Array.of(rate), { name: 'learning_rate', path: `${optimizerName}/learning_rate` }) : null;
+      typeof rate === 'number'
+        ? new Variable(Float32Array.of(rate), { name: 'learning_rate', path: `${optimizerName}/learning_rate` })
+        : null;
   }
 
   /** What the config holds: the number, schedule or function. */
@@ -30,7 +32,9 @@ export class RateSource {
     else if (typeof lr === 'function') value = lr();
     else return this.variable!.value[0];
     if (typeof value !== 'number') {
-      throw new TypeError(`The learning rate ${lr instanceof LearningRateSchedule ? 'schedule' : 'function'} returned ${describe(value)}, not a number`);
+      throw new TypeError(
+        `The learning rate ${lr instanceof LearningRateSchedule ? 'schedule' : 'function'} returned ${describe(value)}, not a number`,
+      );
     }
     return Math.fround(value);
   }
@@ -39,6 +43,7 @@ export class RateSource {
   set(value: LearningRate): void {
     if (value instanceof LearningRateSchedule || typeof value === 'function') {
       this.#rate = value;
+      this.variable = null;
       return;
     }
     if (!(this.#rate instanceof LearningRateSchedule) && typeof this.#rate === 'function') {

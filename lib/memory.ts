@@ -1,19 +1,38 @@
 // Which arrays share memory, in O(n log n): arrays are grouped by buffer and sorted by
 // offset, so overlaps are found by a sweep or a binary search instead of comparing every
 // pair (all of a wasm heap's tensors share one buffer). Empty arrays hold no memory.
+// These checks give clear messages in JavaScript's terms; the addon checks the real
+// addresses again (two SharedArrayBuffer objects may map the same memory).
 import type { FloatArray } from './native.js';
 
-const start = (a: FloatArray) => a.byteOffset;
-const end = (a: FloatArray) => a.byteOffset + a.byteLength;
+// The engine's own getters: a typed-array subclass may override `buffer`, `byteOffset`
+// and `byteLength` with getters that lie; these cannot be overridden.
+const typedArray = Object.getPrototypeOf(Float32Array.prototype) as object;
+const getter = (name: string) => Object.getOwnPropertyDescriptor(typedArray, name)!.get! as (this: ArrayBufferView) => unknown;
+const bufferGetter = getter('buffer');
+const offsetGetter = getter('byteOffset');
+const lengthGetter = getter('byteLength');
+
+/** The buffer a typed array really views. */
+export const bufferOf = (a: ArrayBufferView) => bufferGetter.call(a) as ArrayBufferLike;
+const start = (a: ArrayBufferView) => offsetGetter.call(a) as number;
+const byteLength = (a: ArrayBufferView) => lengthGetter.call(a) as number;
+const end = (a: ArrayBufferView) => start(a) + byteLength(a);
+
+/** Whether a buffer is a SharedArrayBuffer (which exists only where the runtime allows it). */
+export function isShared(buffer: ArrayBufferLike): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+}
 
 /** Indices of the non-empty arrays, grouped by buffer, each group sorted by offset. */
 function groups(arrays: readonly FloatArray[]): Map<ArrayBufferLike, number[]> {
   const out = new Map<ArrayBufferLike, number[]>();
   arrays.forEach((a, i) => {
-    if (a.byteLength === 0) return;
-    const group = out.get(a.buffer);
+    if (byteLength(a) === 0) return;
+    const buffer = bufferOf(a);
+    const group = out.get(buffer);
     if (group) group.push(i);
-    else out.set(a.buffer, [i]);
+    else out.set(buffer, [i]);
   });
   for (const group of out.values()) group.sort((i, j) => start(arrays[i]) - start(arrays[j]));
   return out;
@@ -31,8 +50,8 @@ export class DisjointArrays {
 
   /** The index of an array that shares memory with `a`, or -1. */
   overlapping(a: FloatArray): number {
-    const group = this.#groups.get(a.buffer);
-    if (group === undefined || a.byteLength === 0) return -1;
+    const group = this.#groups.get(bufferOf(a));
+    if (group === undefined || byteLength(a) === 0) return -1;
     // The last array starting before `a` ends: sorted and disjoint, only it can reach into `a`.
     let lo = 0;
     let hi = group.length;

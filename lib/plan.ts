@@ -3,7 +3,7 @@
 // the order the call's tensors go in. Pure: no backend, no state of its own beyond
 // the reusable arrays it fills.
 import type { OptimizerConfig } from './config.js';
-import { CLIP, type ScalarLayout } from './native.js';
+import { CLIP, type FloatArray, type ScalarLayout } from './native.js';
 
 const f = Math.fround;
 
@@ -56,39 +56,39 @@ export class StepPlan {
     const vars = step.vars;
     const n = step.built ? step.built.length : vars.length;
     this.#reserve(n);
-    const sc = this.scalars;
+    const s = this.scalars;
 
     const accumSteps = c.gradientAccumulationSteps || 0;
     const isUpdate = accumSteps === 0 || (step.raw + 1) % accumSteps === 0;
     let lr = 0;
-    for (let i = 0; i < n; ++i) sc[L.decayOn(n, i)] = 0;
+    for (let i = 0; i < n; ++i) s[L.decayOn(n, i)] = 0;
     if (isUpdate) {
       for (let i = 0; i < vars.length; ++i) {
         if (c.weightDecay === null || !step.hasGradient(i) || !step.usesWeightDecay(vars[i])) continue;
-        sc[L.decayOn(n, i)] = 1;
-        sc[L.decayLr(n, i)] = step.readLearningRate();
+        s[L.decayOn(n, i)] = 1;
+        s[L.decayLr(n, i)] = step.readLearningRate();
       }
       lr = step.readLearningRate();
     }
 
     const k = accumSteps ? Math.floor(step.raw / accumSteps) : step.raw; // Keras's public `iterations`
-    sc[L.mode] = isUpdate ? 0 : 1;
-    sc[L.lossScale] = c.lossScaleFactor ?? NaN;
-    sc[L.accumSteps] = accumSteps && isUpdate ? accumSteps : 0;
+    s[L.mode] = isUpdate ? 0 : 1;
+    s[L.lossScale] = c.lossScaleFactor ?? NaN;
+    s[L.accumSteps] = accumSteps && isUpdate ? accumSteps : 0;
     // Keras clips only with a positive value, checking clipnorm, then global_clipnorm, then clipvalue.
-    if (c.clipnorm !== null && c.clipnorm > 0) sc[L.clip] = CLIP.norm;
-    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) sc[L.clip] = CLIP.globalNorm;
-    else if (c.clipvalue !== null && c.clipvalue > 0) sc[L.clip] = CLIP.value;
-    else sc[L.clip] = CLIP.none;
-    sc[L.clipValue] = c.clipnorm ?? c.globalClipnorm ?? c.clipvalue ?? 0;
-    sc[L.lr] = lr;
+    if (c.clipnorm !== null && c.clipnorm > 0) s[L.clip] = CLIP.norm;
+    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) s[L.clip] = CLIP.globalNorm;
+    else if (c.clipvalue !== null && c.clipvalue > 0) s[L.clip] = CLIP.value;
+    else s[L.clip] = CLIP.none;
+    s[L.clipValue] = c.clipnorm ?? c.globalClipnorm ?? c.clipvalue ?? 0;
+    s[L.lr] = lr;
     // TensorFlow casts these Python floats through float32, for float64 variables too.
-    sc[L.momentum] = f(c.momentum);
-    sc[L.nesterov] = Number(c.nesterov);
-    sc[L.weightDecay] = f(c.weightDecay ?? 0);
-    sc[L.ema] = Number(c.useEma);
-    sc[L.emaE] = k !== 0 ? c.emaMomentum : 0;
-    sc[L.overwrite] = Number(c.useEma && !!c.emaOverwriteFrequency && (k + 1) % c.emaOverwriteFrequency === 0);
+    s[L.momentum] = f(c.momentum);
+    s[L.nesterov] = Number(c.nesterov);
+    s[L.weightDecay] = f(c.weightDecay ?? 0);
+    s[L.ema] = Number(c.useEma);
+    s[L.emaE] = k !== 0 ? c.emaMomentum : 0;
+    s[L.overwrite] = Number(c.useEma && !!c.emaOverwriteFrequency && (k + 1) % c.emaOverwriteFrequency === 0);
 
     // Keras sums norms in the call's order: the call's variables first, then the rest.
     const order = this.order;
@@ -114,4 +114,25 @@ export class StepPlan {
       this.#inCall = new Uint8Array(n);
     }
   }
+}
+
+/** The lists a backend step reads, in the plan's order. */
+export interface StepLists {
+  vars: FloatArray[];
+  grads: (FloatArray | null)[];
+  momentums: FloatArray[] | null;
+  averages: FloatArray[] | null;
+  accumulators: FloatArray[] | null;
+}
+
+/** Lists for a step over n tensors, with the state lists `config` has. */
+export function newStepLists(n: number, config: OptimizerConfig): StepLists {
+  const list = <T>(on: boolean): T[] | null => (on ? new Array<T>(n) : null);
+  return {
+    vars: new Array(n),
+    grads: new Array(n).fill(null),
+    momentums: list(config.momentum !== 0),
+    averages: list(config.useEma),
+    accumulators: list(!!config.gradientAccumulationSteps),
+  };
 }

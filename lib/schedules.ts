@@ -27,10 +27,7 @@ export abstract class LearningRateSchedule {
   }
 
   /** The schedule a Keras config (snake_case keys) describes; unknown keys are an error. */
-  static fromConfig<T extends LearningRateSchedule>(
-    this: (new (options: never) => T) & { configKeys?: Keys },
-    config: Config,
-  ): T {
+  static fromConfig<T extends LearningRateSchedule>(this: (new (options: never) => T) & { configKeys?: Keys }, config: Config): T {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
       throw invalid(TypeError, `${this.name}.fromConfig`, 'config', 'an object', config, { named: false });
     }
@@ -54,6 +51,13 @@ function knownOptions(cls: { name: string; configKeys: Keys }, options: unknown)
     if (!known.includes(key)) throw new TypeError(`${cls.name}: unknown option '${key}' (known: ${known.join(', ')})`);
   }
   return options as Config;
+}
+
+/** A schedule's step must be a finite number (Keras would fail on the tensor op with its own text). */
+function checkStep(schedule: LearningRateSchedule, step: unknown): void {
+  if (typeof step !== 'number' || !Number.isFinite(step)) {
+    throw invalid(TypeError, `${schedule.constructor.name}.call`, 'step', 'a finite number', step, { named: false });
+  }
 }
 
 function checkName(value: unknown): string {
@@ -123,6 +127,7 @@ abstract class RateDecay extends LearningRateSchedule {
 /** lr = initial * decay_rate ^ (step / decay_steps), the exponent floored with `staircase`. */
 export class ExponentialDecay extends RateDecay {
   call(step: number): number {
+    checkStep(this, step);
     return f(f(this.initialLearningRate) * f(Math.pow(f(this.decayRate), this.progress(step))));
   }
 }
@@ -130,6 +135,7 @@ export class ExponentialDecay extends RateDecay {
 /** lr = initial / (1 + decay_rate * step / decay_steps), the ratio floored with `staircase`. */
 export class InverseTimeDecay extends RateDecay {
   call(step: number): number {
+    checkStep(this, step);
     return f(f(this.initialLearningRate) / f(1 + f(f(this.decayRate) * this.progress(step))));
   }
 }
@@ -174,6 +180,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     // Boundaries are cast to the step's integer type (truncated); every interval's
     // indicator times its value is added to 0 in Keras's order: first, last, middles.
     const b = this.boundaries.map(Math.trunc);
@@ -224,6 +231,7 @@ export class PolynomialDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     const initial = f(this.initialLearningRate);
     const end = f(this.endLearningRate);
     let s = f(step);
@@ -290,6 +298,7 @@ export class CosineDecay extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     const initial = f(this.initialLearningRate);
     const decaySteps = f(this.decaySteps);
     let s = f(step);
@@ -340,6 +349,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
   }
 
   call(step: number): number {
+    checkStep(this, step);
     const tMul = f(this.tMul);
     const alpha = f(this.alpha);
     let fraction = f(f(step) / f(this.firstDecaySteps));
@@ -393,8 +403,7 @@ export function deserialize(serialized: Config): LearningRateSchedule {
   const name = serialized.class_name;
   if (!isScheduleClass(name)) {
     throw new RangeError(
-      `deserialize: unknown learning rate schedule class_name=${describe(name)} ` +
-        `(known: ${Object.keys(registry).join(', ')})`,
+      `deserialize: unknown learning rate schedule class_name=${describe(name)} ` + `(known: ${Object.keys(registry).join(', ')})`,
     );
   }
   return registry[name as string].fromConfig((serialized.config ?? {}) as Config);

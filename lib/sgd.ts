@@ -1,15 +1,24 @@
 // The optimizer: Keras's API, its state and counters, and the orchestration of one step
 // (SPEC.md section 3): check the call (call-checks.ts), decide the step (plan.ts), then
 // one backend call (load.ts) does the arithmetic.
-import { callVariables, checkGradients, checkVariableList, checkVariables, splitPairs, WrittenMemory, type CheckedGradients, type Gradient } from './call-checks.js';
+import {
+  callVariables,
+  checkGradients,
+  checkFixedMemory,
+  checkReplacements,
+  checkVariableList,
+  checkVariables,
+  splitPairs,
+  WrittenMemory,
+  type CheckedGradients,
+  type Gradient,
+} from './call-checks.js';
 import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
-import { firstOverlap } from './memory.js';
 import { backend } from './load.js';
-import type { FloatArray } from './native.js';
-import { StepPlan, type StepInput } from './plan.js';
+import type { Backend } from './native.js';
+import { newStepLists, StepPlan, type StepInput, type StepLists } from './plan.js';
 import { invalid } from './checks.js';
-import { describe } from './python.js';
 import { RateSource } from './learning-rate.js';
 import { Variable } from './variable.js';
 import { DecayExclusions } from './weight-decay.js';
@@ -18,15 +27,6 @@ export type { Gradient } from './call-checks.js';
 export type { StateDict } from './checkpoint.js';
 
 const NONE: readonly never[] = Object.freeze([]); // what #call and #input hold between steps
-
-/** The lists a backend step reads, in the plan's order. */
-interface StepLists {
-  vars: FloatArray[];
-  grads: (FloatArray | null)[];
-  momentums: FloatArray[] | null;
-  averages: FloatArray[] | null;
-  accumulators: FloatArray[] | null;
-}
 
 /** Keras 3 `keras.optimizers.SGD`, updating the caller's typed arrays in place. */
 export class SGD {
@@ -44,9 +44,15 @@ export class SGD {
 
   readonly #plan = new StepPlan(backend.layout);
   // The call being stepped, and the lists of synchronous steps: fields, so a step allocates nothing.
-  readonly #call = { raw: 0, grads: [] as readonly Gradient[], checked: { converted: null, missing: 0 } as CheckedGradients };
+  readonly #call = {
+    raw: 0,
+    grads: NONE as readonly Gradient[],
+    vars: NONE as readonly Variable[],
+    checked: { converted: null, missing: 0 } as CheckedGradients,
+  };
   readonly #input: StepInput<Variable>;
   #lists: StepLists = { vars: [], grads: [], momentums: null, averages: null, accumulators: null };
+  #inStep = false; // a step is being prepared or run on this thread (user code may run meanwhile)
   #inFlight = 0; // applyAsync steps not yet settled
   #queue: Promise<void> = Promise.resolve(); // they run one after another
 
@@ -101,6 +107,7 @@ export class SGD {
   }
 
   set learningRate(value: LearningRate) {
+    this.#checkNotInStep('learningRate');
     this.#rate.set(value);
   }
 
@@ -139,16 +146,11 @@ export class SGD {
     checkpoint.loadOwnVariables(this, store);
   }
 
-  /** Creates the state for `variables` (apply() calls it on first use). */
+  /** Creates the state for `variables` (apply() calls it on first use); on a built optimizer it does nothing, as in Keras. */
   build(variables: Variable[]): void {
     this.#checkIdle('build');
-    checkVariables(variables, 'variables', this.#builtList());
-    if (this.#built) {
-      throw new Error(
-        `SGD.build: this optimizer is already built on ${this.#vars.length} variables. ` +
-          'When working with a new set of variables, create a new optimizer.',
-      );
-    }
+    if (this.#built) return;
+    checkVariableList(variables, 'variables');
     this.#build(variables);
   }
 
@@ -160,28 +162,14 @@ export class SGD {
   rebind(variables: Variable[]): void {
     this.#checkIdle('rebind');
     if (!this.#built) throw new Error('rebind: this optimizer is not built yet: call build(variables) or apply() first');
-    checkVariableList(variables, 'variables');
-    if (variables.length !== this.#vars.length) {
-      throw new RangeError(`rebind: got ${variables.length} variables, but this optimizer is built on ${this.#vars.length}`);
-    }
-    variables.forEach((v, i) => {
-      const old = this.#vars[i];
-      if (v.path !== old.path || v.dtype !== old.dtype || v.shape.join() !== old.shape.join()) {
-        throw new RangeError(
-          `rebind: variables[${i}] is '${v.path}' ${v.dtype} [${v.shape.join(', ')}], ` +
-            `but the optimizer's variable there is '${old.path}' ${old.dtype} [${old.shape.join(', ')}]`,
-        );
-      }
-    });
-    const state = [...this.#averages, ...this.#accumulators, ...this.#momentums];
-    const overlap = firstOverlap([...variables, ...state].map((v) => v.value));
-    if (overlap) throw new RangeError(`rebind: variables[${overlap[0]}] ('${variables[overlap[0]].path}') shares memory with optimizer state`);
+    checkReplacements(this.#vars, variables, [...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#decay.replace(this.#vars, variables);
     this.#bindVariables(variables);
   }
 
   /** Marks variables (or names matching any of the regular expressions) as free of weight decay. */
   excludeFromWeightDecay(options: { variables?: Variable[]; varNames?: string[] }): void {
+    this.#checkNotInStep('excludeFromWeightDecay');
     if (options === null || typeof options !== 'object') {
       throw invalid(TypeError, 'excludeFromWeightDecay', 'options', 'an object', options, { named: false });
     }
@@ -205,7 +193,9 @@ export class SGD {
     }
     list.forEach((v, i) => {
       if (v.value.length !== this.#averages[i].value.length) {
-        throw new RangeError(`finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`);
+        throw new RangeError(
+          `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`,
+        );
       }
     });
     list.forEach((v, i) => v.value.set(this.#averages[i].value));
@@ -231,31 +221,42 @@ export class SGD {
    */
   apply(grads: Gradient[], variables?: Variable[]): void {
     this.#checkIdle('apply');
-    if (!this.#prepare(grads, variables)) return;
-    const lists = this.#fillLists(this.#lists);
+    this.#inStep = true;
     try {
-      backend.impl.step(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
+      if (!this.#prepare(grads, variables)) return;
+      this.#launch(() => this.#lists, backend.impl.step);
     } finally {
-      lists.grads.fill(null); // do not keep the caller's gradients alive
+      this.#inStep = false;
+      this.#lists.grads.fill(null); // do not keep the caller's gradients alive
       this.#call.grads = NONE;
+      this.#call.vars = NONE;
     }
     this.#iteration.value[0] = this.#call.raw + 1;
   }
 
   /**
    * `apply()` on a worker thread, keeping the event loop free. Steps of one optimizer run
-   * in call order; a rejected step changes nothing. Leave the gradients and variables
-   * untouched until the promise settles.
+   * in call order; a rejected step changes nothing. The arrays a step uses must keep
+   * their memory until it settles (see the README's rules for async steps).
    */
   applyAsync(grads: Gradient[], variables?: Variable[]): Promise<void> {
     ++this.#inFlight;
     const run = async (): Promise<void> => {
-      if (!this.#prepare(grads, variables)) return;
+      this.#checkNotInStep('applyAsync');
+      let step: Promise<void>;
+      this.#inStep = true;
+      try {
+        if (!this.#prepare(grads, variables)) return;
+        checkFixedMemory(this.#call.grads, this.#call.vars); // it runs off this thread
+        // Lists of its own: the backend holds them until the step is done.
+        step = this.#launch(() => newStepLists(this.#vars.length, this.#config), backend.impl.stepAsync);
+      } finally {
+        this.#inStep = false;
+        this.#call.grads = NONE;
+        this.#call.vars = NONE;
+      }
       const raw = this.#call.raw;
-      // Lists of its own: the backend holds them until the step is done.
-      const lists = this.#fillLists(this.#newLists());
-      this.#call.grads = NONE;
-      await backend.impl.stepAsync(lists.vars, lists.grads, lists.momentums, lists.averages, lists.accumulators, this.#plan.scalars);
+      await step;
       this.#iteration.value[0] = raw + 1;
     };
     const result = this.#queue.then(run);
@@ -275,11 +276,19 @@ export class SGD {
     }
   }
 
-  #checkIdle(what: string): void {
-    if (this.#inFlight > 0) {
+  /** Refuses a change to the optimizer from user code running inside one of its steps (a rate function, a schedule). */
+  #checkNotInStep(what: string): void {
+    if (this.#inStep) {
       throw new Error(
-        `${what}: ${this.#inFlight} applyAsync step(s) of this optimizer are still running; await them first`,
+        `${what}: called from inside a step of this optimizer (its learning-rate function or schedule); a step cannot start or change the optimizer while one is being prepared`,
       );
+    }
+  }
+
+  #checkIdle(what: string): void {
+    this.#checkNotInStep(what);
+    if (this.#inFlight > 0) {
+      throw new Error(`${what}: ${this.#inFlight} applyAsync step(s) of this optimizer are still running; await them first`);
     }
   }
 
@@ -303,10 +312,29 @@ export class SGD {
     input.built = this.#builtList();
     this.#plan.decide(input); // reads the rate: may run user code and throw
     input.vars = NONE;
-
-    if (!this.#built) this.#build(vars);
-    if (call.checked.missing > 0) this.#warnMissing(grads, vars);
+    call.vars = vars;
     return true;
+  }
+
+  /**
+   * Builds the optimizer on first use, fills the backend's lists (the shared ones, or new
+   * ones an async step keeps) and calls `step` with them. When the backend refuses the first step, the optimizer
+   * is left unbuilt: a rejected call changes nothing.
+   */
+  #launch<R>(lists: () => StepLists, step: (...args: Parameters<Backend['step']>) => R): R {
+    const { grads, vars, checked } = this.#call;
+    const fresh = !this.#built;
+    if (fresh) this.#build(vars);
+    let result: R;
+    try {
+      const l = this.#fillLists(lists());
+      result = step(l.vars, l.grads, l.momentums, l.averages, l.accumulators, this.#plan.scalars);
+    } catch (e) {
+      if (fresh) this.#unbuild();
+      throw e;
+    }
+    if (checked.missing > 0) this.#warnMissing(grads, vars);
+    return result;
   }
 
   /** The backend's lists for the planned step: the call's gradients, every built variable and its state. */
@@ -325,26 +353,12 @@ export class SGD {
     return lists;
   }
 
-  /** Empty lists for every built variable, with the state lists this config has. */
-  #newLists(): StepLists {
-    const c = this.#config;
-    const n = this.#vars.length;
-    const list = <T>(on: boolean): T[] | null => (on ? new Array<T>(n) : null);
-    return {
-      vars: new Array(n),
-      grads: new Array(n).fill(null),
-      momentums: list(c.momentum !== 0),
-      averages: list(c.useEma),
-      accumulators: list(!!c.gradientAccumulationSteps),
-    };
-  }
-
   /** The variables the optimizer is built on, or null before it is built. */
   #builtList(): readonly Variable[] | null {
     return this.#built ? this.#vars : null;
   }
 
-  #warnMissing(grads: Gradient[], vars: readonly Variable[]): void {
+  #warnMissing(grads: readonly Gradient[], vars: readonly Variable[]): void {
     const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
     const message =
       `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
@@ -368,9 +382,17 @@ export class SGD {
     if (c.useEma) this.#averages = this.#slots('average');
     if (c.gradientAccumulationSteps) this.#accumulators = this.#slots('gradient_accumulator');
     if (c.momentum !== 0) this.#momentums = this.#slots('momentum');
-    this.#lists = this.#newLists();
+    this.#lists = newStepLists(this.#vars.length, this.#config);
     this.#bindVariables(variables);
     this.#built = true;
+  }
+
+  /** Undoes #build (the first step was refused). */
+  #unbuild(): void {
+    this.#built = false;
+    this.#momentums = this.#averages = this.#accumulators = [];
+    this.#lists = newStepLists(0, this.#config);
+    this.#bindVariables([]);
   }
 
   /** Makes `variables` the ones the optimizer steps (at build, or by rebind). */

@@ -1,7 +1,6 @@
 // Which variables weight decay skips (Keras's exclude_from_weight_decay): given
 // variables, or names matching any of the given regular expressions.
 import { invalid } from './checks.js';
-import { describe } from './python.js';
 import type { Variable } from './variable.js';
 
 export class DecayExclusions {
@@ -20,7 +19,9 @@ export class DecayExclusions {
         try {
           pattern = new RegExp([...new Set(varNames)].join('|'));
         } catch (e) {
-          throw new RangeError(`excludeFromWeightDecay: \`varNames\` is not a valid regular expression: ${(e as Error).message}`);
+          throw new RangeError(`excludeFromWeightDecay: \`varNames\` is not a valid regular expression: ${(e as Error).message}`, {
+            cause: e,
+          });
         }
       }
     }

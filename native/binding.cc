@@ -34,9 +34,7 @@ bool typed_array(napi_env env, napi_value v, View* out) {
   return napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, nullptr, nullptr) == napi_ok;
 }
 
-bool is_float_array(const View& v) {
-  return v.type == napi_float32_array || v.type == napi_float64_array;
-}
+bool is_float_array(const View& v) { return v.type == napi_float32_array || v.type == napi_float64_array; }
 
 Napi::Array array_arg(const Napi::CallbackInfo& info, size_t i, const char* name, bool nullable) {
   napi_value v = info[i];
@@ -77,7 +75,8 @@ void* matching(const Napi::CallbackInfo& info, Napi::Array list, uint32_t i, con
     napi_typeof(env, v, &t);
     if (t == napi_null || t == napi_undefined) return nullptr;
   }
-  fail_type(info.Env(), std::string("step(): ") + name + "[" + std::to_string(i) + "] must be a typed array of its variable's type");
+  fail_type(info.Env(), std::string("step(): ") + name + "[" + std::to_string(i) +
+                            "] must be a typed array of its variable's type");
 }
 
 template <class T>
@@ -116,7 +115,8 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
   const uint32_t n = vars.Length();
   if (grads.Length() != n) fail_range(env, "step(): `grads` and `variables` differ in length");
   for (Napi::Array* list : {&moms, &avgs, &accs})
-    if (!list->IsEmpty() && list->Length() != n) fail_range(env, "step(): a state list differs in length from `variables`");
+    if (!list->IsEmpty() && list->Length() != n)
+      fail_range(env, "step(): a state list differs in length from `variables`");
   const View scalars = typed_arg(info, 5, "scalars", napi_float64_array, scalar::length(n));
   const double* x = static_cast<const double*>(scalars.data);
   const int clip = static_cast<int>(x[scalar::clip]);
@@ -152,8 +152,8 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
       st.is_f64.push_back(0);
       st.index.push_back(st.f32.size());
       st.f32.push_back({static_cast<float*>(var.data), static_cast<const float*>(g), static_cast<float*>(m),
-                        static_cast<float*>(a), static_cast<float*>(c), var.length, decays,
-                        static_cast<float>(lr), 0.0f});
+                        static_cast<float*>(a), static_cast<float*>(c), var.length, decays, static_cast<float>(lr),
+                        0.0f});
     }
   }
 }
@@ -249,7 +249,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) fail_type(env, "setNumThreads(): `n` must be a number");
   const double n = info[0].As<Napi::Number>().DoubleValue();
-  if (!(n >= 1 && n <= 256) || n != static_cast<int>(n)) fail_range(env, "setNumThreads(): `n` must be an integer from 1 to 256");
+  if (!(n >= 1 && n <= 256) || n != static_cast<int>(n))
+    fail_range(env, "setNumThreads(): `n` must be an integer from 1 to 256");
   sgd::set_num_threads(static_cast<int>(n));
   return env.Undefined();
 }

@@ -57,8 +57,8 @@ void detect_x64(bool* avx2, bool* avx512) {
   const bool osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1;
   if (!osxsave || !avx) return;
   const unsigned long long xcr0 = xgetbv0();
-  const bool ymm_state = (xcr0 & 0x6) == 0x6;           // SSE + AVX state
-  const bool zmm_state = (xcr0 & 0xe6) == 0xe6;         // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool zmm_state = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   cpuid(7, 0, r);
   *avx2 = ymm_state && ((r[1] >> 5) & 1);
   *avx512 = *avx2 && zmm_state && ((r[1] >> 16) & 1);  // AVX-512F

@@ -42,8 +42,8 @@ T global_scale(const std::vector<double>& sums, double c) {
 }
 
 // Work is cut at fixed sizes, so results never depend on how many threads run it.
-constexpr std::size_t kLeaf = std::size_t(1) << 15;   // elements per norm subtree task
-constexpr std::size_t kChunk = std::size_t(1) << 14;  // elements per fused-pass task
+constexpr std::size_t kLeaf = std::size_t(1) << 15;         // elements per norm subtree task
+constexpr std::size_t kChunk = std::size_t(1) << 14;        // elements per fused-pass task
 constexpr std::size_t kParallelMin = std::size_t(1) << 17;  // measured: 2 threads lose below it, win above
 
 // The subtrees of numpy's pairwise recursion that are at most kLeaf long, left to right.
@@ -75,7 +75,8 @@ struct Job {
 void norm_task(void* ctx, std::size_t i) {
   Job& job = *static_cast<Job*>(ctx);
   const Step::Piece& p = job.st->leaves[i];
-  job.st->with_tensor(p.tensor, [&](auto& t, const auto& s) { job.st->leaf_sums[i] = sumsq(*job.k, t, s, p.begin, p.n); });
+  job.st->with_tensor(p.tensor,
+                      [&](auto& t, const auto& s) { job.st->leaf_sums[i] = sumsq(*job.k, t, s, p.begin, p.n); });
 }
 
 void update_task(void* ctx, std::size_t i) {
@@ -118,8 +119,8 @@ void norms(Step& st, Job& job, bool parallel) {
     });
   if (clip == Clip::kGlobalNorm) {
     // All-float32 gradients reduce in float32, as Keras does; any float64 one makes it float64.
-    const double scale = any_f64 ? global_scale<double>(st.sums, st.clip_value)
-                                 : global_scale<float>(st.sums, st.clip_value);
+    const double scale =
+        any_f64 ? global_scale<double>(st.sums, st.clip_value) : global_scale<float>(st.sums, st.clip_value);
     for (Tensor<float>& t : st.f32) t.clip_factor = static_cast<float>(scale);
     for (Tensor<double>& t : st.f64) t.clip_factor = scale;
   }
@@ -134,12 +135,14 @@ void run(const Kernels& k, Step& st) {
   const bool parallel = total >= kParallelMin && num_threads() > 1;
   Job job{&k, &st};
 
-  if (st.s64.mode == Mode::kUpdate && (st.s64.clip == Clip::kNorm || st.s64.clip == Clip::kGlobalNorm)) norms(st, job, parallel);
+  if (st.s64.mode == Mode::kUpdate && (st.s64.clip == Clip::kNorm || st.s64.clip == Clip::kGlobalNorm))
+    norms(st, job, parallel);
 
   st.chunks.clear();
   for (std::size_t i = 0; i < n; ++i)
     st.with_tensor(i, [&](auto& t, const auto&) {
-      for (std::size_t b = 0; b < t.size; b += kChunk) st.chunks.push_back({i, b, t.size - b < kChunk ? t.size - b : kChunk});
+      for (std::size_t b = 0; b < t.size; b += kChunk)
+        st.chunks.push_back({i, b, t.size - b < kChunk ? t.size - b : kChunk});
     });
   run_tasks(st.chunks.size(), update_task, job, parallel);
 }

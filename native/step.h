@@ -33,8 +33,10 @@ struct Step {
   // place that chooses between float32 and float64.
   template <class F>
   void with_tensor(std::size_t i, F&& f) {
-    if (is_f64[i]) f(f64[index[i]], s64);
-    else f(f32[index[i]], s32);
+    if (is_f64[i])
+      f(f64[index[i]], s64);
+    else
+      f(f32[index[i]], s32);
   }
 
   void clear() {

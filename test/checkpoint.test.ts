@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SGD, Variable } from '../lib/index.js';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const resume = require('./fixtures/resume.cjs') as {
   first(n: number): Saved;
   rest(saved: Saved, n: number, m: number): Saved;
@@ -55,7 +54,11 @@ describe('stateDict', () => {
   });
 
   it.each([
-    ['a wrong length', (s: any) => (s.variables['sgd/dense_w_momentum'].values = f32(1, 2)), /has 2 values, but 'sgd\/dense_w_momentum' has 3/],
+    [
+      'a wrong length',
+      (s: any) => (s.variables['sgd/dense_w_momentum'].values = f32(1, 2)),
+      /has 2 values, but 'sgd\/dense_w_momentum' has 3/,
+    ],
     ['a missing array', (s: any) => delete s.variables['sgd/dense_b_average'], /no array for 'sgd\/dense_b_average'/],
     ['an extra array', (s: any) => (s.variables['sgd/other_momentum'] = { values: f32(1) }), /does not: sgd\/other_momentum/],
     ['another dtype', (s: any) => (s.variables['sgd/dense_w_momentum'].dtype = 'float64'), /is "float64", but/],
@@ -75,7 +78,9 @@ describe('stateDict', () => {
 
   it('says to build first when the optimizer has no slots yet', () => {
     const { opt } = trained();
-    expect(() => new SGD({ momentum: 0.9, useEma: true, gradientAccumulationSteps: 2 }).loadStateDict(opt.stateDict())).toThrow(/not built yet/);
+    expect(() => new SGD({ momentum: 0.9, useEma: true, gradientAccumulationSteps: 2 }).loadStateDict(opt.stateDict())).toThrow(
+      /not built yet/,
+    );
   });
 });
 
@@ -97,7 +102,9 @@ describe("Keras's save_own_variables / load_own_variables", () => {
     const { opt } = trained();
     const before = snapshot(opt);
     opt.loadOwnVariables({ 0: [1] });
-    expect(String(warn.mock.calls[0][0])).toMatch(/Skipping variable loading for optimizer 'sgd', because it has 8 variables whereas the saved optimizer has 1 variables/);
+    expect(String(warn.mock.calls[0][0])).toMatch(
+      /Skipping variable loading for optimizer 'sgd', because it has 8 variables whereas the saved optimizer has 1 variables/,
+    );
     const store: Record<string, unknown> = {};
     opt.saveOwnVariables(store);
     store['3'] = f32(1, 2);
@@ -188,9 +195,14 @@ describe('rebind', () => {
     expect(() => opt.rebind(wrong)).toThrow(/'other\/x' float32 \[3\], but the optimizer's variable there is 'dense\/w'/);
     expect(() => opt.rebind([new Variable(new Float64Array(3), { path: 'dense/w' }), renamed[1]])).toThrow(/float64/);
     const momentum = opt.variables.find((v) => v.path.endsWith('dense_w_momentum'))!;
-    expect(() => opt.rebind([new Variable(momentum.value, { name: 'w', path: 'dense/w' }), renamed[1]])).toThrow(/shares memory with optimizer state/);
+    expect(() => opt.rebind([new Variable(momentum.value, { name: 'w', path: 'dense/w' }), renamed[1]])).toThrow(
+      /shares memory with optimizer state/,
+    );
     const shared = new Float32Array(4);
-    const overlapping = [new Variable(shared.subarray(0, 3), { name: 'w', path: 'dense/w' }), new Variable(shared.subarray(2, 3), { name: 'b', path: 'dense/b' })];
+    const overlapping = [
+      new Variable(shared.subarray(0, 3), { name: 'w', path: 'dense/w' }),
+      new Variable(shared.subarray(2, 3), { name: 'b', path: 'dense/b' }),
+    ];
     expect(() => opt.rebind(overlapping)).toThrow(/variables\[1\] \('dense\/b'\) shares memory with 'dense\/w'/);
     expect(snapshot(opt)).toEqual(before);
     opt.apply([f32(1, 1, 1), f32(1)]); // still stepping the original variables

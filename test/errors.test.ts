@@ -37,13 +37,22 @@ const STRICTER: Record<string, RegExp> = {
   'NaN learning rate is accepted': /`learning_rate` must be a finite number. Received: learning_rate=NaN/,
   'weight decay is not validated at construction': /`weight_decay` must be a finite number or null. Received: weight_decay="x"/,
   'nesterov is not validated': /`nesterov` must be a boolean. Received: nesterov="yes"/,
-  'non-int accumulation steps >= 2 is accepted': /`gradient_accumulation_steps` must be an integer. Received: gradient_accumulation_steps=2.5/,
+  'non-int accumulation steps >= 2 is accepted':
+    /`gradient_accumulation_steps` must be an integer. Received: gradient_accumulation_steps=2.5/,
 };
 
 /** Our camelCase option for a Keras argument; unknown keys stay as they are. */
 const camel = (k: string) =>
-  ['learning_rate', 'weight_decay', 'global_clipnorm', 'use_ema', 'ema_momentum', 'ema_overwrite_frequency',
-    'loss_scale_factor', 'gradient_accumulation_steps'].includes(k)
+  [
+    'learning_rate',
+    'weight_decay',
+    'global_clipnorm',
+    'use_ema',
+    'ema_momentum',
+    'ema_overwrite_frequency',
+    'loss_scale_factor',
+    'gradient_accumulation_steps',
+  ].includes(k)
     ? k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
     : k;
 

@@ -2,7 +2,6 @@
 // leaves variables, state and counters exactly as they were.
 import { describe, expect, it } from 'vitest';
 import { SGD, Variable, schedules } from '../lib/index.js';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { rng } = require('./fixtures/data.cjs') as { rng(seed: number): () => number };
 
 const f32 = (...v: number[]) => Float32Array.from(v);
@@ -91,19 +90,43 @@ describe('inputs of every kind', () => {
     opt.apply(good(), vars);
     const before = state(opt, vars);
     const grads = good();
-    Object.defineProperty(grads, 1, { get: () => { throw new Error('getter'); } });
+    Object.defineProperty(grads, 1, {
+      get: () => {
+        throw new Error('getter');
+      },
+    });
     expect(() => opt.apply(grads, vars)).toThrow('getter');
     const options = {};
-    Object.defineProperty(options, 'momentum', { enumerable: true, get: () => { throw new Error('option getter'); } });
+    Object.defineProperty(options, 'momentum', {
+      enumerable: true,
+      get: () => {
+        throw new Error('option getter');
+      },
+    });
     expect(() => new SGD(options)).toThrow('option getter');
     expect(state(opt, vars)).toBe(before);
   });
 
   it.each([
-    ['learningRate', NaN], ['learningRate', Infinity], ['learningRate', 1e39], ['learningRate', 1n], ['learningRate', '0.1'],
-    ['momentum', -0.5], ['momentum', '0.9'], ['weightDecay', 1e40], ['weightDecay', -Infinity], ['clipnorm', NaN],
-    ['clipvalue', 'x'], ['globalClipnorm', true], ['lossScaleFactor', 1e39], ['emaMomentum', null],
-    ['emaOverwriteFrequency', 1.5], ['gradientAccumulationSteps', 1e3 + 0.5], ['nesterov', 1], ['useEma', 'yes'], ['name', {}],
+    ['learningRate', NaN],
+    ['learningRate', Infinity],
+    ['learningRate', 1e39],
+    ['learningRate', 1n],
+    ['learningRate', '0.1'],
+    ['momentum', -0.5],
+    ['momentum', '0.9'],
+    ['weightDecay', 1e40],
+    ['weightDecay', -Infinity],
+    ['clipnorm', NaN],
+    ['clipvalue', 'x'],
+    ['globalClipnorm', true],
+    ['lossScaleFactor', 1e39],
+    ['emaMomentum', null],
+    ['emaOverwriteFrequency', 1.5],
+    ['gradientAccumulationSteps', 1e3 + 0.5],
+    ['nesterov', 1],
+    ['useEma', 'yes'],
+    ['name', {}],
   ])('%s = %s is refused with a message naming it', (option, value) => {
     const keras = option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     const options = { [option]: value, ...(option.startsWith('ema') ? { useEma: true } : {}) };
@@ -111,7 +134,9 @@ describe('inputs of every kind', () => {
   });
 
   it('schedules refuse malformed arguments too', () => {
-    expect(() => new schedules.ExponentialDecay({ initialLearningRate: NaN, decaySteps: 1, decayRate: 0.5 })).toThrow(/initial_learning_rate/);
+    expect(() => new schedules.ExponentialDecay({ initialLearningRate: NaN, decaySteps: 1, decayRate: 0.5 })).toThrow(
+      /initial_learning_rate/,
+    );
     expect(() => new schedules.PiecewiseConstantDecay({ boundaries: [1], values: [0.1, 'x' as never] })).toThrow(/values\[1\]/);
     expect(() => new schedules.CosineDecay(null as never)).toThrow(TypeError);
   });
@@ -177,7 +202,9 @@ describe('memory checks', () => {
     const opt = new SGD();
     opt.apply([f32(1, 1, 1)], [w]);
     detach(w.value);
-    expect(() => opt.apply([f32(1, 1, 1)], [w])).toThrow(/variables\[0\] \('w'\): its value has 0 elements, its shape 3 \(its buffer was detached\)/);
+    expect(() => opt.apply([f32(1, 1, 1)], [w])).toThrow(
+      /variables\[0\] \('w'\): its value has 0 elements, its shape 3 \(its buffer was detached\)/,
+    );
   });
 
   it('finds sharing among many arrays on one buffer, as on a wasm heap', () => {
@@ -187,7 +214,10 @@ describe('memory checks', () => {
     const slots = [...Array(500).keys()].sort(() => rand() - 0.5);
     const vars = slots.map((k) => new Variable(new Float32Array(heap, 24 * k, 4), { name: `v${k}` }));
     const opt = new SGD({ learningRate: 0.5 });
-    opt.apply(vars.map(() => f32(1, 1, 1, 1)), vars);
+    opt.apply(
+      vars.map(() => f32(1, 1, 1, 1)),
+      vars,
+    );
     expect(vars[0].value[0]).toBe(-0.5);
     // Gradients in the gaps between variables are fine; one reaching into a variable is not.
     const gaps = slots.map((k) => new Float32Array(heap, 24 * k + 16, 2));

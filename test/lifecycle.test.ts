@@ -7,9 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { SGD, Variable, isa } from '../lib/index.js';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { train } = require('./fixtures/train-worker.cjs') as { train(seed: number): Float32Array[] };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number): Float32Array };
 
 const ROOT = path.join(__dirname, '..');
@@ -18,7 +16,8 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const same = (a: Float32Array[], b: Float32Array[]) =>
-  a.length === b.length && a.every((x, i) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength)));
+  a.length === b.length &&
+  a.every((x, i) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength)));
 
 describe('lifecycle', () => {
   it('garbage collection while async steps run changes nothing', async () => {
@@ -37,7 +36,12 @@ describe('lifecycle', () => {
     const collector = setInterval(gc, 0);
     await Promise.all(pending);
     clearInterval(collector);
-    expect(same(sub.map((v) => v.value as Float32Array), ref.map((v) => v.value as Float32Array))).toBe(true);
+    expect(
+      same(
+        sub.map((v) => v.value as Float32Array),
+        ref.map((v) => v.value as Float32Array),
+      ),
+    ).toBe(true);
   });
 
   it('worker threads each train their own model at once, equal to a single-threaded run', async () => {
@@ -77,10 +81,13 @@ describe('lifecycle', () => {
     for (const exit of ['process.exit(0)', '/* let the loop end */']) {
       const child = spawnSync(
         process.execPath,
-        ['-e', `const { SGD, Variable } = require('./dist/index.js');
+        [
+          '-e',
+          `const { SGD, Variable } = require('./dist/index.js');
           const v = new Variable(new Float32Array(40_000_000));
           new SGD({ momentum: 0.9, useEma: true }).applyAsync([new Float32Array(40_000_000).fill(1)], [v]).then(() => console.log('done'));
-          ${exit};`],
+          ${exit};`,
+        ],
         { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
       );
       expect(child.signal, child.stderr).toBeNull();

@@ -108,12 +108,32 @@ describe('CosineDecayRestarts', () => {
 
 describe('configs', () => {
   const all = [
-    [new schedules.ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 3, decayRate: 0.5 }), ['initial_learning_rate', 'decay_steps', 'decay_rate', 'staircase', 'name'], 'ExponentialDecay'],
+    [
+      new schedules.ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 3, decayRate: 0.5 }),
+      ['initial_learning_rate', 'decay_steps', 'decay_rate', 'staircase', 'name'],
+      'ExponentialDecay',
+    ],
     [new schedules.PiecewiseConstantDecay({ boundaries: [1], values: [0.1, 0.01] }), ['boundaries', 'values', 'name'], 'PiecewiseConstant'],
-    [new schedules.PolynomialDecay({ initialLearningRate: 0.1, decaySteps: 3 }), ['initial_learning_rate', 'decay_steps', 'end_learning_rate', 'power', 'cycle', 'name'], 'PolynomialDecay'],
-    [new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 3, decayRate: 0.5 }), ['initial_learning_rate', 'decay_steps', 'decay_rate', 'staircase', 'name'], 'InverseTimeDecay'],
-    [new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 3 }), ['initial_learning_rate', 'decay_steps', 'alpha', 'name', 'warmup_target', 'warmup_steps'], 'CosineDecay'],
-    [new schedules.CosineDecayRestarts({ initialLearningRate: 0.1, firstDecaySteps: 3 }), ['initial_learning_rate', 'first_decay_steps', 't_mul', 'm_mul', 'alpha', 'name'], 'SGDRDecay'],
+    [
+      new schedules.PolynomialDecay({ initialLearningRate: 0.1, decaySteps: 3 }),
+      ['initial_learning_rate', 'decay_steps', 'end_learning_rate', 'power', 'cycle', 'name'],
+      'PolynomialDecay',
+    ],
+    [
+      new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 3, decayRate: 0.5 }),
+      ['initial_learning_rate', 'decay_steps', 'decay_rate', 'staircase', 'name'],
+      'InverseTimeDecay',
+    ],
+    [
+      new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 3 }),
+      ['initial_learning_rate', 'decay_steps', 'alpha', 'name', 'warmup_target', 'warmup_steps'],
+      'CosineDecay',
+    ],
+    [
+      new schedules.CosineDecayRestarts({ initialLearningRate: 0.1, firstDecaySteps: 3 }),
+      ['initial_learning_rate', 'first_decay_steps', 't_mul', 'm_mul', 'alpha', 'name'],
+      'SGDRDecay',
+    ],
   ] as const;
 
   it.each(all)('%s: Keras keys, order and default name; fromConfig and deserialize round-trip', (s, keys, name) => {
@@ -129,10 +149,16 @@ describe('configs', () => {
   });
 
   it('refuses unknown keys, options and classes by name', () => {
-    expect(() => schedules.CosineDecay.fromConfig({ initial_learning_rate: 0.1, decay_steps: 2, bogus: 1 })).toThrow(/unknown config key 'bogus'/);
-    expect(() => new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 2, decay_steps: 2 } as never)).toThrow(/unknown option 'decay_steps'/);
+    expect(() => schedules.CosineDecay.fromConfig({ initial_learning_rate: 0.1, decay_steps: 2, bogus: 1 })).toThrow(
+      /unknown config key 'bogus'/,
+    );
+    expect(() => new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 2, decay_steps: 2 } as never)).toThrow(
+      /unknown option 'decay_steps'/,
+    );
     expect(() => schedules.deserialize({ class_name: 'NoSuchDecay', config: {} })).toThrow(/NoSuchDecay/);
-    expect(() => new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: -2, decayRate: 1 })).toThrow('Argument `decay_steps` must be > 0. Received: decay_steps=-2');
+    expect(() => new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: -2, decayRate: 1 })).toThrow(
+      'Argument `decay_steps` must be > 0. Received: decay_steps=-2',
+    );
   });
 });
 

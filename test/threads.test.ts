@@ -4,15 +4,16 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SGD, Variable, numThreads, setNumThreads } from '../lib/index.js';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
 
 const f = Math.fround;
 const defaultThreads = numThreads();
 afterEach(() => setNumThreads(defaultThreads));
 
-
-/** numpy's pairwise float32 sum of squares (SPEC.md 4.4), written independently of the kernel. */
+/**
+ * numpy's pairwise float32 sum of squares (SPEC.md 4.4): the oracle for native/kernels/pairwise.h and
+ * the threaded norm in native/step.cc. Written from the SPEC on purpose, not from the C++: keep it independent.
+ */
 function pairwiseSumsq(a: Float32Array, off = 0, n = a.length): number {
   if (n < 8) {
     let r = 0;
@@ -38,7 +39,11 @@ function train(threads: number, options: ConstructorParameters<typeof SGD>[0], s
   setNumThreads(threads);
   const vars = SIZES.map((n, i) => new Variable(data(n, i + 1), { name: `v${i}` }));
   const opt = new SGD(options);
-  for (let s = 0; s < steps; ++s) opt.apply(SIZES.map((n, i) => data(n, 100 * s + i, 3)), vars);
+  for (let s = 0; s < steps; ++s)
+    opt.apply(
+      SIZES.map((n, i) => data(n, 100 * s + i, 3)),
+      vars,
+    );
   return [...vars.map((v) => v.value), ...opt.variables.map((v) => v.value)];
 }
 
@@ -149,12 +154,15 @@ describe('no waste per step', () => {
     }, 20);`;
 
   // Not under sanitizers: an instrumented runtime is not the one users run.
-  it.runIf(!process.env.SGD_TEST_NO_SPAWN && !process.env.SGD_TEST_SANITIZER)('100000 small synchronous steps allocate nothing the GC has to collect', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: path.join(__dirname, '..') }).toString();
-    const { collections, grown } = JSON.parse(out) as { collections: number; grown: number };
-    // An allocation per step (even 16 bytes) would mean several collections here; the
-    // runtime itself may cause one (measured: about one per million steps).
-    expect(collections, 'garbage collections during the steps').toBeLessThanOrEqual(1);
-    expect(grown).toBeLessThan(1 << 20);
-  });
+  it.runIf(!process.env.SGD_TEST_NO_SPAWN && !process.env.SGD_TEST_SANITIZER)(
+    '100000 small synchronous steps allocate nothing the GC has to collect',
+    () => {
+      const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: path.join(__dirname, '..') }).toString();
+      const { collections, grown } = JSON.parse(out) as { collections: number; grown: number };
+      // An allocation per step (even 16 bytes) would mean several collections here; the
+      // runtime itself may cause one (measured: about one per million steps).
+      expect(collections, 'garbage collections during the steps').toBeLessThanOrEqual(1);
+      expect(grown).toBeLessThan(1 << 20);
+    },
+  );
 });

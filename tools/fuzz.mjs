@@ -15,16 +15,10 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { rng } = require('../test/fixtures/data.cjs'); // the tests' seeded generator
 
-const ENGINE_ERRORS = /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Cannot convert|Maximum call stack|Invalid array length|undefined is not|null is not/;
+const ENGINE_ERRORS =
+  /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Cannot convert|Maximum call stack|Invalid array length|undefined is not|null is not/;
 
 /**
  * Runs `count` random calls from `seed`; returns the findings (crashes end the process
@@ -45,7 +39,8 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     try {
       if (typeof v === 'bigint') return `${v}n`;
       if (typeof v === 'function') return 'function';
-      if (typeof v === 'symbol' || v === undefined || v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
+      if (typeof v === 'symbol' || v === undefined || v === null || typeof v !== 'object')
+        return typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
       if (ArrayBuffer.isView(v)) {
         const detached = v.buffer.byteLength === 0 && v.byteLength === 0 ? ' detached' : '';
         const shared = typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer ? ' shared' : '';
@@ -54,16 +49,21 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
       if (depth > 2) return '…';
       if (Array.isArray(v)) return `[${v.map((x) => show(x, depth + 1)).join(', ')}]`;
       if (v instanceof Variable) return `Variable(${show(v.value, depth + 1)})`;
-      return `{${Object.keys(v).map((k) => `${k}: ${show(v[k], depth + 1)}`).join(', ')}}`;
+      return `{${Object.keys(v)
+        .map((k) => `${k}: ${show(v[k], depth + 1)}`)
+        .join(', ')}}`;
     } catch {
       return '<proxy or throwing getter>';
     }
   };
-  const traced = (name, make) => (trace ? (...a) => {
-    const v = make(...a);
-    process.stderr.write(`  ${name}: ${show(v)}\n`);
-    return v;
-  } : make);
+  const traced = (name, make) =>
+    trace
+      ? (...a) => {
+          const v = make(...a);
+          process.stderr.write(`  ${name}: ${show(v)}\n`);
+          return v;
+        }
+      : make;
 
   const NUMBERS = [0, -0, 1, -1, 0.5, 0.9, 2, 2.5, 3, 1e-45, 1e39, -1e39, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 53, 1e300];
   const floatArray = traced('floatArray', (n = int(12)) => {
@@ -75,28 +75,73 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
   });
   const anyValue = traced('value', (depth = 0) => {
     switch (int(depth > 1 ? 9 : 14)) {
-      case 0: return pick(NUMBERS);
-      case 1: return pick(['', 'sgd', 'a/b', '0.1', 'NaN', 'x'.repeat(200)]);
-      case 2: return pick([true, false, null, undefined]);
-      case 3: return floatArray();
-      case 4: return new (pick([Int8Array, Uint8Array, Int32Array, Float32Array, Float64Array, BigInt64Array]))(int(6));
-      case 5: return pick([new DataView(new ArrayBuffer(8)), new ArrayBuffer(8), 1n, Symbol('s')]);
-      case 6: return () => pick(NUMBERS);
-      case 7: return () => {
-        throw new Error('user function');
-      };
-      case 8: return new Proxy({}, { get() { throw new Error('proxy'); }, ownKeys() { throw new Error('proxy keys'); } });
-      case 9: return Array.from({ length: int(4) }, () => anyValue(depth + 1));
-      case 10: return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(['learning_rate', 'momentum', 'values', 'dtype', 'config', 'class_name', 'x']), anyValue(depth + 1)]));
-      case 11: return new Variable(floatArray(1 + int(8)), { name: pick(['v', 'bias', 'kernel']) });
-      case 12: return { length: pick([1e9, -1, 3]) };
-      default: return pick([[], {}, Object.create(null)]);
+      case 0:
+        return pick(NUMBERS);
+      case 1:
+        return pick(['', 'sgd', 'a/b', '0.1', 'NaN', 'x'.repeat(200)]);
+      case 2:
+        return pick([true, false, null, undefined]);
+      case 3:
+        return floatArray();
+      case 4:
+        return new (pick([Int8Array, Uint8Array, Int32Array, Float32Array, Float64Array, BigInt64Array]))(int(6));
+      case 5:
+        return pick([new DataView(new ArrayBuffer(8)), new ArrayBuffer(8), 1n, Symbol('s')]);
+      case 6:
+        return () => pick(NUMBERS);
+      case 7:
+        return () => {
+          throw new Error('user function');
+        };
+      case 8:
+        return new Proxy(
+          {},
+          {
+            get() {
+              throw new Error('proxy');
+            },
+            ownKeys() {
+              throw new Error('proxy keys');
+            },
+          },
+        );
+      case 9:
+        return Array.from({ length: int(4) }, () => anyValue(depth + 1));
+      case 10:
+        return Object.fromEntries(
+          Array.from({ length: int(4) }, () => [
+            pick(['learning_rate', 'momentum', 'values', 'dtype', 'config', 'class_name', 'x']),
+            anyValue(depth + 1),
+          ]),
+        );
+      case 11:
+        return new Variable(floatArray(1 + int(8)), { name: pick(['v', 'bias', 'kernel']) });
+      case 12:
+        return { length: pick([1e9, -1, 3]) };
+      default:
+        return pick([[], {}, Object.create(null)]);
     }
   });
   const maybe = (make, p = 0.7) => (r() < p ? make() : anyValue());
   const options = traced('options', () => {
     const o = {};
-    for (const key of ['learningRate', 'momentum', 'nesterov', 'weightDecay', 'clipnorm', 'clipvalue', 'globalClipnorm', 'useEma', 'emaMomentum', 'emaOverwriteFrequency', 'lossScaleFactor', 'gradientAccumulationSteps', 'name', 'decay', 'bogus']) {
+    for (const key of [
+      'learningRate',
+      'momentum',
+      'nesterov',
+      'weightDecay',
+      'clipnorm',
+      'clipvalue',
+      'globalClipnorm',
+      'useEma',
+      'emaMomentum',
+      'emaOverwriteFrequency',
+      'lossScaleFactor',
+      'gradientAccumulationSteps',
+      'name',
+      'decay',
+      'bogus',
+    ]) {
       if (r() < 0.3) o[key] = r() < 0.6 ? pick(NUMBERS.concat([0.01, 0.9, 3])) : anyValue();
     }
     if (r() < 0.2) o.learningRate = new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 2, decayRate: 0.5 });
@@ -109,18 +154,33 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     const list = (p) => (r() < p ? vars.map(like) : r() < 0.5 ? null : anyValue());
     const scalars = new Float64Array(r() < 0.9 ? backend.layout.length(n) : int(20));
     for (let i = 0; i < scalars.length; ++i) scalars[i] = r() < 0.3 ? pick(NUMBERS) : int(4);
-    return [r() < 0.95 ? vars : anyValue(), vars.map((v) => (r() < 0.2 ? null : like(v))), list(0.5), list(0.4), list(0.4), r() < 0.95 ? scalars : anyValue()];
+    return [
+      r() < 0.95 ? vars : anyValue(),
+      vars.map((v) => (r() < 0.2 ? null : like(v))),
+      list(0.5),
+      list(0.4),
+      list(0.4),
+      r() < 0.95 ? scalars : anyValue(),
+    ];
   });
 
   let optimizer = null;
   let variables = [];
   const targets = [
-    () => new Variable(maybe(() => floatArray()), maybe(() => ({ name: pick(['w', 'a/b']), shape: pick([[2], [3, 4], [0], [-1]]) }), 0.5)),
+    () =>
+      new Variable(
+        maybe(() => floatArray()),
+        maybe(() => ({ name: pick(['w', 'a/b']), shape: pick([[2], [3, 4], [0], [-1]]) }), 0.5),
+      ),
     () => {
       optimizer = new SGD(maybe(options, 0.9));
       variables = Array.from({ length: 1 + int(3) }, () => new Variable(floatArray(1 + int(10))));
     },
-    () => optimizer?.apply(maybe(() => variables.map((v) => (r() < 0.8 ? new v.value.constructor(v.value.length) : anyValue()))), r() < 0.8 ? variables : anyValue()),
+    () =>
+      optimizer?.apply(
+        maybe(() => variables.map((v) => (r() < 0.8 ? new v.value.constructor(v.value.length) : anyValue()))),
+        r() < 0.8 ? variables : anyValue(),
+      ),
     () => optimizer?.applyGradients(maybe(() => variables.map((v) => [r() < 0.8 ? floatArray(v.value.length) : anyValue(), v]))),
     () => optimizer?.build(maybe(() => variables)),
     () => optimizer?.excludeFromWeightDecay(maybe(() => ({ varNames: [pick(['bias', '[', '.*'])], variables: variables.slice(0, 1) }))),
@@ -128,17 +188,50 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     () => optimizer?.loadStateDict(r() < 0.5 ? { ...optimizer.stateDict(), variables: anyValue() } : anyValue()),
     () => optimizer?.loadOwnVariables(anyValue()),
     () => optimizer && (optimizer.learningRate = anyValue()),
-    () => optimizer?.getConfig() && SGD.fromConfig(r() < 0.5 ? { ...optimizer.getConfig(), [pick(['momentum', 'learning_rate', 'name'])]: anyValue() } : anyValue()),
-    () => schedules.deserialize(maybe(() => ({ class_name: pick(['ExponentialDecay', 'PiecewiseConstantDecay', 'PolynomialDecay', 'InverseTimeDecay', 'CosineDecay', 'CosineDecayRestarts', 'Nope']), config: anyValue() }))).call(int(100)),
+    () =>
+      optimizer?.getConfig() &&
+      SGD.fromConfig(r() < 0.5 ? { ...optimizer.getConfig(), [pick(['momentum', 'learning_rate', 'name'])]: anyValue() } : anyValue()),
+    () =>
+      schedules
+        .deserialize(
+          maybe(() => ({
+            class_name: pick([
+              'ExponentialDecay',
+              'PiecewiseConstantDecay',
+              'PolynomialDecay',
+              'InverseTimeDecay',
+              'CosineDecay',
+              'CosineDecayRestarts',
+              'Nope',
+            ]),
+            config: anyValue(),
+          })),
+        )
+        .call(int(100)),
     () => native.step(...nativeArgs()),
     () => native.step(...Array.from({ length: int(8) }, () => anyValue())),
     () => setIsa(r() < 0.7 ? pick(isa().available) : anyValue()),
     () => globals && setNumThreads(r() < 0.8 ? 1 + int(4) : anyValue()),
   ];
 
-  const names = ['new Variable', 'new SGD', 'apply', 'applyGradients', 'build', 'excludeFromWeightDecay', 'finalizeVariableValues',
-    'loadStateDict', 'loadOwnVariables', 'learningRate =', 'SGD.fromConfig', 'schedules.deserialize', 'native.step (nearly valid)',
-    'native.step (random)', 'setIsa', 'setNumThreads'];
+  const names = [
+    'new Variable',
+    'new SGD',
+    'apply',
+    'applyGradients',
+    'build',
+    'excludeFromWeightDecay',
+    'finalizeVariableValues',
+    'loadStateDict',
+    'loadOwnVariables',
+    'learningRate =',
+    'SGD.fromConfig',
+    'schedules.deserialize',
+    'native.step (nearly valid)',
+    'native.step (random)',
+    'setIsa',
+    'setNumThreads',
+  ];
   const findings = [];
   const threads = numThreads();
   for (let i = 0; i < count; ++i) {
@@ -177,15 +270,25 @@ function main() {
   let total = 0;
   let bad = 0;
   for (let s = seed; ; ++s) {
-    const child = spawnSync(process.execPath, ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--seed', String(s), '--cases', String(cases)], { encoding: 'utf8' });
+    const child = spawnSync(
+      process.execPath,
+      ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--seed', String(s), '--cases', String(cases)],
+      { encoding: 'utf8' },
+    );
     total += cases;
     if (child.status !== 0) {
       ++bad;
       if (child.signal || child.status === null || child.status > 1) {
-        const replay = spawnSync(process.execPath, ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--trace', '--seed', String(s), '--cases', String(cases)], { encoding: 'utf8' });
+        const replay = spawnSync(
+          process.execPath,
+          ['--no-warnings', fileURLToPath(import.meta.url), '--child', '--trace', '--seed', String(s), '--cases', String(cases)],
+          { encoding: 'utf8' },
+        );
         const lines = replay.stderr.trim().split('\n');
         const start = lines.map((l) => l.startsWith('case ')).lastIndexOf(true);
-        console.log(`CRASH (seed ${s}, ${child.signal ?? `exit ${child.status}`}); replay: node tools/fuzz.mjs --child --trace --seed ${s} --cases ${cases}`);
+        console.log(
+          `CRASH (seed ${s}, ${child.signal ?? `exit ${child.status}`}); replay: node tools/fuzz.mjs --child --trace --seed ${s} --cases ${cases}`,
+        );
         console.log(`the input that crashed:\n${lines.slice(start).join('\n')}`);
         console.log(child.stderr.split('\n').slice(-15).join('\n'));
       } else {

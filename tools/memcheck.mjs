@@ -18,9 +18,19 @@ const SIZES = [1, 7, 33, 300_001];
 
 function run(Type, config, threads) {
   setNumThreads(threads);
-  const vars = SIZES.map((n, i) => new Variable(Type.from({ length: n }, (_, j) => Math.sin(i + j)), { name: `v${i}` }));
+  const vars = SIZES.map(
+    (n, i) =>
+      new Variable(
+        Type.from({ length: n }, (_, j) => Math.sin(i + j)),
+        { name: `v${i}` },
+      ),
+  );
   const opt = new SGD(config);
-  for (let k = 0; k < 3; ++k) opt.apply(SIZES.map((n, i) => (k === 1 && i === 2 ? null : Type.from({ length: n }, (_, j) => Math.cos(k + i + j)))), vars);
+  for (let k = 0; k < 3; ++k)
+    opt.apply(
+      SIZES.map((n, i) => (k === 1 && i === 2 ? null : Type.from({ length: n }, (_, j) => Math.cos(k + i + j)))),
+      vars,
+    );
   return [...vars, ...opt.variables].map((v) => Buffer.from(v.value.buffer).toString('base64')).join();
 }
 
@@ -28,7 +38,8 @@ const results = new Map();
 for (const name of isa().available) {
   setIsa(name);
   const out = [];
-  for (const Type of [Float32Array, Float64Array]) for (const config of configs) for (const threads of [1, 2]) out.push(run(Type, config, threads));
+  for (const Type of [Float32Array, Float64Array])
+    for (const config of configs) for (const threads of [1, 2]) out.push(run(Type, config, threads));
   results.set(name, out.join('|'));
   console.log(`${name}: ${out.length} runs`);
 }
@@ -39,7 +50,11 @@ const v = new Variable(new Float32Array(100_003));
 await Promise.all([1, 2, 3].map(() => new SGD({ momentum: 0.9 }).applyAsync([new Float32Array(100_003).fill(1)], [v])));
 let refused = 0;
 const scalars = (n) => new Float64Array(backend.layout.length(n));
-for (const args of [[[new Float32Array(3)], [new Float32Array(2)], null, null, null, scalars(1)], [[{}], [null], null, null, null, scalars(1)], [[], [], null, null, null, new Float64Array(3)]]) {
+for (const args of [
+  [[new Float32Array(3)], [new Float32Array(2)], null, null, null, scalars(1)],
+  [[{}], [null], null, null, null, scalars(1)],
+  [[], [], null, null, null, new Float64Array(3)],
+]) {
   try {
     backend.impl.step(...args);
   } catch {

@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 for f in prebuilds/linux-x64/sgd-native.node prebuilds/linux-arm64/sgd-native.node; do
   [ -f "$f" ] || { echo "missing $f: run npm run prebuilds first" >&2; exit 1; }
 done
-command -v qemu-x86_64-static >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-user-static >/dev/null
-}
+command -v qemu-x86_64-static >/dev/null || { echo "qemu-x86_64-static is not installed (Debian: apt-get install qemu-user-static)" >&2; exit 1; }
 digests=$(mktemp -d)
 trap 'rm -rf "$digests"' EXIT
 node_bin=$(command -v node)

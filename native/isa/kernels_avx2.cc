@@ -28,11 +28,22 @@ struct D4 {
   friend D4 operator/(D4 a, D4 b) { return {_mm256_div_pd(a.v, b.v)}; }
 };
 
-template <class T> struct Pick;
-template <> struct Pick<float> { using V = F8; using V8 = F8; };
-template <> struct Pick<double> { using V = D4; using V8 = Multi<D4, 2, double>; };
-template <class T> using Vec = typename Pick<T>::V;
-template <class T> using Vec8 = typename Pick<T>::V8;
+template <class T>
+struct Pick;
+template <>
+struct Pick<float> {
+  using V = F8;
+  using V8 = F8;
+};
+template <>
+struct Pick<double> {
+  using V = D4;
+  using V8 = Multi<D4, 2, double>;
+};
+template <class T>
+using Vec = typename Pick<T>::V;
+template <class T>
+using Vec8 = typename Pick<T>::V8;
 
 }  // namespace avx2
 }  // namespace sgd

@@ -44,11 +44,22 @@ struct D8 {
   friend D8 operator/(D8 a, D8 b) { return {_mm512_div_pd(a.v, b.v)}; }
 };
 
-template <class T> struct Pick;
-template <> struct Pick<float> { using V = F16; using V8 = F8; };
-template <> struct Pick<double> { using V = D8; using V8 = D8; };
-template <class T> using Vec = typename Pick<T>::V;
-template <class T> using Vec8 = typename Pick<T>::V8;
+template <class T>
+struct Pick;
+template <>
+struct Pick<float> {
+  using V = F16;
+  using V8 = F8;
+};
+template <>
+struct Pick<double> {
+  using V = D8;
+  using V8 = D8;
+};
+template <class T>
+using Vec = typename Pick<T>::V;
+template <class T>
+using Vec8 = typename Pick<T>::V8;
 
 }  // namespace avx512
 }  // namespace sgd

@@ -9,8 +9,10 @@
 
 namespace sgd {
 namespace scalar {
-template <class T> using Vec = One<T>;
-template <class T> using Vec8 = Multi<One<T>, 8, T>;
+template <class T>
+using Vec = One<T>;
+template <class T>
+using Vec8 = Multi<One<T>, 8, T>;
 }  // namespace scalar
 }  // namespace sgd
 

@@ -46,11 +46,11 @@ struct Multi {
     for (std::size_t k = 0; k < K; ++k) m.r[k] = V::if_less(a.r[k], b.r[k], t.r[k], f.r[k]);
     return m;
   }
-#define SGD_MULTI_OP(op)                                               \
-  friend Multi operator op(const Multi& a, const Multi& b) {           \
-    Multi m;                                                           \
-    for (std::size_t k = 0; k < K; ++k) m.r[k] = a.r[k] op b.r[k];     \
-    return m;                                                          \
+#define SGD_MULTI_OP(op)                                           \
+  friend Multi operator op(const Multi& a, const Multi& b) {       \
+    Multi m;                                                       \
+    for (std::size_t k = 0; k < K; ++k) m.r[k] = a.r[k] op b.r[k]; \
+    return m;                                                      \
   }
   SGD_MULTI_OP(+)
   SGD_MULTI_OP(-)

@@ -143,7 +143,7 @@ static void update_f64(const Tensor<double>& t, const Scalars<double>& s, std::s
 
 // The one symbol each ISA file exports.
 extern const Kernels SGD_KERNELS_NAME;
-const Kernels SGD_KERNELS_NAME = {SGD_ISA_LABEL, SGD_ISA::sumsq_f32, SGD_ISA::sumsq_f64,
-                                  SGD_ISA::update_f32, SGD_ISA::update_f64};
+const Kernels SGD_KERNELS_NAME = {SGD_ISA_LABEL, SGD_ISA::sumsq_f32, SGD_ISA::sumsq_f64, SGD_ISA::update_f32,
+                                  SGD_ISA::update_f64};
 
 }  // namespace sgd

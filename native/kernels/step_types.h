@@ -14,21 +14,21 @@ enum class Clip { kNone = 0, kValue = 1, kNorm = 2, kGlobalNorm = 3 };
 template <class T>
 struct Scalars {
   Mode mode;
-  bool unscale;        // loss_scale_factor is set: g = g / loss_scale
+  bool unscale;  // loss_scale_factor is set: g = g / loss_scale
   T loss_scale;
-  bool average;        // update step under accumulation: g = (g + acc) / steps, acc = 0
+  bool average;  // update step under accumulation: g = (g + acc) / steps, acc = 0
   T accum_steps;
   Clip clip;
-  T clip_value;        // clipvalue v, or clipnorm c
+  T clip_value;  // clipvalue v, or clipnorm c
   T lr;
-  bool momentum_on;    // momentum != 0: the momentum slot exists
+  bool momentum_on;  // momentum != 0: the momentum slot exists
   T momentum;
   bool nesterov;
   T weight_decay;
   bool ema;
-  T ema_e;             // (iterations != 0) * ema_momentum
-  T ema_one_minus_e;   // 1 - ema_e, rounded once
-  bool overwrite;      // copy the new averages into the variables
+  T ema_e;            // (iterations != 0) * ema_momentum
+  T ema_one_minus_e;  // 1 - ema_e, rounded once
+  bool overwrite;     // copy the new averages into the variables
 };
 
 // One variable with its gradient and state. Absent parts are null.
@@ -36,14 +36,14 @@ template <class T>
 struct Tensor {
   using Value = T;
   T* var;
-  const T* grad;       // null: no gradient for this variable in this call
+  const T* grad;  // null: no gradient for this variable in this call
   T* momentum;
   T* average;
   T* accumulator;
   std::size_t size;
-  bool decay;          // weight decay applies to this variable in this call
-  T decay_lr;          // the learning rate read for this variable's weight decay
-  T clip_factor;       // clipnorm: the divisor max(norm, c); global norm: the scale
+  bool decay;     // weight decay applies to this variable in this call
+  T decay_lr;     // the learning rate read for this variable's weight decay
+  T clip_factor;  // clipnorm: the divisor max(norm, c); global norm: the scale
 };
 
 // One instruction set's kernels.
