@@ -153,9 +153,14 @@ for (const backend of BACKENDS) {
     results.push({ backend, model: m.name, params, alone, step });
     const a = alone;
     log(`\n${backend}, ${m.name} (${params} parameters)`);
-    log(`  optimizer part, ms: tf.train.momentum ${fmt(a['tf.train.momentum'])}, adapter ${fmt(a['sgd-native/tfjs'])}, copy path ${fmt(a['sgd-native/tfjs, copy path'])}, sgd-native alone ${fmt(a['sgd-native alone'])}`);
-    log(`    adapter: ${fmt(a['tf.train.momentum'] / a['sgd-native/tfjs'], 1)}x faster than tf.train.momentum, ${fmt((a['sgd-native/tfjs'] / a['sgd-native alone'] - 1) * 100, 1)} % over sgd-native alone`);
-    for (const [label, s] of Object.entries(step)) log(`  trainOnBatch, ${label}: ${fmt(s.step)} ms (inside applyGradients ${fmt(s.inside)} ms)`);
+    log(
+      `  optimizer part, ms: tf.train.momentum ${fmt(a['tf.train.momentum'])}, adapter ${fmt(a['sgd-native/tfjs'])}, copy path ${fmt(a['sgd-native/tfjs, copy path'])}, sgd-native alone ${fmt(a['sgd-native alone'])}`,
+    );
+    log(
+      `    adapter: ${fmt(a['tf.train.momentum'] / a['sgd-native/tfjs'], 1)}x faster than tf.train.momentum, ${fmt((a['sgd-native/tfjs'] / a['sgd-native alone'] - 1) * 100, 1)} % over sgd-native alone`,
+    );
+    for (const [label, s] of Object.entries(step))
+      log(`  trainOnBatch, ${label}: ${fmt(s.step)} ms (inside applyGradients ${fmt(s.inside)} ms)`);
     const gain = 1 - step['sgd-native/tfjs'].step / step['tf.train.momentum'].step;
     log(`    adapter: the step ${fmt(gain * 100, 1)} % faster than with tf.train.momentum`);
   }
@@ -167,8 +172,10 @@ const md = [
   '"sgd-native alone" is the same native call on the arrays the adapter passes it: the difference is the adapter\'s own cost.\n',
   '| backend | model | parameters | tf.train.momentum | adapter | copy path | sgd-native alone | adapter vs tf.train.momentum | adapter over sgd-native alone |',
   '|---|---|---|---|---|---|---|---|---|',
-  ...results.map(({ backend, model, params, alone: a }) =>
-    `| ${backend} | ${model} | ${params} | ${fmt(a['tf.train.momentum'])} | ${fmt(a['sgd-native/tfjs'])} | ${fmt(a['sgd-native/tfjs, copy path'])} | ${fmt(a['sgd-native alone'])} | ${fmt(a['tf.train.momentum'] / a['sgd-native/tfjs'], 1)}x faster | ${fmt((a['sgd-native/tfjs'] / a['sgd-native alone'] - 1) * 100, 1)} % |`),
+  ...results.map(
+    ({ backend, model, params, alone: a }) =>
+      `| ${backend} | ${model} | ${params} | ${fmt(a['tf.train.momentum'])} | ${fmt(a['sgd-native/tfjs'])} | ${fmt(a['sgd-native/tfjs, copy path'])} | ${fmt(a['sgd-native alone'])} | ${fmt(a['tf.train.momentum'] / a['sgd-native/tfjs'], 1)}x faster | ${fmt((a['sgd-native/tfjs'] / a['sgd-native alone'] - 1) * 100, 1)} % |`,
+  ),
   `\n## A whole trainOnBatch step (batch ${BATCH}, categorical cross-entropy; in brackets: inside applyGradients)\n`,
   '| backend | model | tf.train.momentum | adapter | copy path | step time saved by the adapter |',
   '|---|---|---|---|---|---|',

@@ -19,7 +19,15 @@ await tf.ready();
 const iris = loadIris();
 const tensors = (rows) => ({
   x: tf.tensor2d(rows.map((r) => r.x)),
-  y: tf.oneHot(tf.tensor1d(rows.map((r) => r.y), 'int32'), 3).toFloat(),
+  y: tf
+    .oneHot(
+      tf.tensor1d(
+        rows.map((r) => r.y),
+        'int32',
+      ),
+      3,
+    )
+    .toFloat(),
 });
 const train = tensors(iris.train);
 const test = tensors(iris.test);
@@ -34,7 +42,9 @@ function makeModel() {
     ],
   });
 }
-const initial = makeModel().getWeights().map((w) => w.clone());
+const initial = makeModel()
+  .getWeights()
+  .map((w) => w.clone());
 
 function progress(label, epoch, loss) {
   const width = 30;
@@ -69,7 +79,9 @@ async function run(label, makeOptimizer) {
 }
 
 const { SGD } = bindTfjs(tf);
-console.log(`Iris, 150 rows (120 train / 30 test), MLP 4-512-512-3, batch ${BATCH}, ${EPOCHS} epochs, tfjs ${tf.version.tfjs} on '${tf.getBackend()}'\n`);
+console.log(
+  `Iris, 150 rows (120 train / 30 test), MLP 4-512-512-3, batch ${BATCH}, ${EPOCHS} epochs, tfjs ${tf.version.tfjs} on '${tf.getBackend()}'\n`,
+);
 const results = [
   await run('sgd-native/tfjs', () => new SGD({ learningRate: 0.02, momentum: 0.9, nesterov: true })),
   await run('tf.train.momentum', () => tf.train.momentum(0.02, 0.9, true)),

@@ -70,4 +70,5 @@ const results = [
   run('sgd-native trainer', (nn) => new SGDNativeTrainer(nn, { learningRate: 0.05, momentum: 0.9, batchSize: BATCH })),
 ];
 console.log('| trainer | final training loss | test accuracy | ms per epoch |\n|---|---|---|---|');
-for (const r of results) console.log(`| ${r.label} | ${r.loss.toFixed(4)} | ${(r.accuracy * 100).toFixed(1)} % | ${r.msPerEpoch.toFixed(2)} |`);
+for (const r of results)
+  console.log(`| ${r.label} | ${r.loss.toFixed(4)} | ${(r.accuracy * 100).toFixed(1)} % | ${r.msPerEpoch.toFixed(2)} |`);

@@ -181,7 +181,9 @@ class CpuStorage implements Storage {
     v.assign(t);
     t.dispose();
     if (dataOf(this.backend.data, v.dataId)?.values !== array) {
-      throw new Error(`sgd-native/tfjs: the cpu backend did not keep the array given to tf.tensor (variable '${v.name}'); use { storage: 'copy' }`);
+      throw new Error(
+        `sgd-native/tfjs: the cpu backend did not keep the array given to tf.tensor (variable '${v.name}'); use { storage: 'copy' }`,
+      );
     }
     liveData.add(v.dataId);
     return { dataId: v.dataId, array };
@@ -212,8 +214,12 @@ class WasmStorage implements Storage {
 
   static accepts(backend: object): backend is WasmBackend {
     const b = backend as Partial<WasmBackend>;
-    return b.wasm?.HEAPU8 instanceof Uint8Array && typeof b.wasm.tfjs?.registerTensor === 'function' &&
-      typeof b.dataIdMap?.get === 'function' && typeof b.dataIdNextNumber === 'number';
+    return (
+      b.wasm?.HEAPU8 instanceof Uint8Array &&
+      typeof b.wasm.tfjs?.registerTensor === 'function' &&
+      typeof b.dataIdMap?.get === 'function' &&
+      typeof b.dataIdNextNumber === 'number'
+    );
   }
 
   sync(vars: readonly TfVariable[], bindings: Binding[]): boolean {
@@ -329,7 +335,9 @@ const bound = new WeakMap<object, { SGD: TfjsSGDClass }>();
  */
 export function bindTfjs(tf: Tfjs): { SGD: TfjsSGDClass } {
   if (tf === null || typeof tf !== 'object' || typeof tf.Optimizer !== 'function' || typeof tf.engine !== 'function') {
-    throw new TypeError(`bindTfjs: \`tf\` must be a TensorFlow.js namespace (@tensorflow/tfjs or @tensorflow/tfjs-core). Received: ${describe(tf)}`);
+    throw new TypeError(
+      `bindTfjs: \`tf\` must be a TensorFlow.js namespace (@tensorflow/tfjs or @tensorflow/tfjs-core). Received: ${describe(tf)}`,
+    );
   }
   const known = bound.get(tf.Optimizer);
   if (known) return known;
@@ -417,7 +425,8 @@ export function bindTfjs(tf: Tfjs): { SGD: TfjsSGDClass } {
       const tfVars = names.map((name) => {
         const v = registered[name];
         if (v === undefined) throw new Error(`SGDNative: no tf.Variable is named '${name}'`);
-        if (v.dtype !== 'float32') throw new TypeError(`SGDNative: tf.Variable '${name}' is ${v.dtype}; only float32 variables can be trained`);
+        if (v.dtype !== 'float32')
+          throw new TypeError(`SGDNative: tf.Variable '${name}' is ${v.dtype}; only float32 variables can be trained`);
         return v;
       });
       this.#names = names;

@@ -26,7 +26,15 @@ function mlp(weights?: Float32Array[]): tf.Sequential {
       tf.layers.dense({ units: OUT }),
     ],
   });
-  const values = weights ?? model.weights.map((w, i) => data(w.shape.reduce((a, b) => a! * b!, 1)!, 7 + i, 0.6));
+  const values =
+    weights ??
+    model.weights.map((w, i) =>
+      data(
+        w.shape.reduce((a, b) => a! * b!, 1)!,
+        7 + i,
+        0.6,
+      ),
+    );
   model.setWeights(values.map((v, i) => tf.tensor(v.slice(), model.weights[i].shape as number[])));
   return model;
 }
@@ -63,7 +71,10 @@ class Reference {
   readonly sgd: SGD;
   readonly vars: Variable<Float32Array>[];
   readonly tfVars: tf.Variable[];
-  constructor(readonly model: tf.LayersModel, options: SGDOptions) {
+  constructor(
+    readonly model: tf.LayersModel,
+    options: SGDOptions,
+  ) {
     this.sgd = new SGD(options);
     this.tfVars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.vars = this.tfVars.map(
@@ -73,7 +84,10 @@ class Reference {
 
   step(x: tf.Tensor, y: tf.Tensor): number {
     const { value, grads } = tf.variableGrads(() => mseLoss(this.model, x, y), this.tfVars);
-    this.sgd.apply(this.tfVars.map((v) => Float32Array.from(grads[v.name].dataSync())), this.vars);
+    this.sgd.apply(
+      this.tfVars.map((v) => Float32Array.from(grads[v.name].dataSync())),
+      this.vars,
+    );
     const loss = value.dataSync()[0];
     tf.dispose([value, ...Object.values(grads)]);
     this.write();
@@ -133,7 +147,11 @@ const CASES: [string, () => SGDOptions, number][] = [
   ['clipvalue', () => ({ learningRate: 0.1, clipvalue: 0.002 }), 3],
   ['EMA with overwrite', () => ({ learningRate: 0.1, momentum: 0.9, useEma: true, emaMomentum: 0.8, emaOverwriteFrequency: 3 }), 5],
   ['gradient accumulation', () => ({ learningRate: 0.1, momentum: 0.9, gradientAccumulationSteps: 2 }), 5],
-  ['schedule', () => ({ learningRate: new schedules.ExponentialDecay({ initialLearningRate: 0.2, decaySteps: 2, decayRate: 0.5 }), momentum: 0.9 }), 4],
+  [
+    'schedule',
+    () => ({ learningRate: new schedules.ExponentialDecay({ initialLearningRate: 0.2, decaySteps: 2, decayRate: 0.5 }), momentum: 0.9 }),
+    4,
+  ],
   ['learning-rate function', () => ({ learningRate: decayingRate(), momentum: 0.9 }), 4],
 ];
 
@@ -296,21 +314,24 @@ export function defineTfjsTrapSuite(backend: Backend): void {
       dispose(p.model, p.twin);
     });
 
-    it.runIf(backend === 'cpu')('a backend switch between steps (cpu to wasm and back): re-bound on the new backend, state kept', async () => {
-      const p = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
-      try {
-        for (let s = 1; s <= 2; ++s) await stepBoth(p, s, `cpu step ${s}`);
-        await tf.setBackend('wasm');
-        for (let s = 3; s <= 4; ++s) await stepBoth(p, s, `wasm step ${s}`);
-        expect(p.opt.storage).toBe('wasm');
-        await tf.setBackend('cpu');
-        for (let s = 5; s <= 6; ++s) await stepBoth(p, s, `cpu step ${s}`);
-        expect(p.opt.storage).toBe('cpu');
-      } finally {
-        await tf.setBackend(backend);
-        dispose(p.model, p.twin);
-      }
-    });
+    it.runIf(backend === 'cpu')(
+      'a backend switch between steps (cpu to wasm and back): re-bound on the new backend, state kept',
+      async () => {
+        const p = pair(() => ({ learningRate: 0.05, momentum: 0.9 }));
+        try {
+          for (let s = 1; s <= 2; ++s) await stepBoth(p, s, `cpu step ${s}`);
+          await tf.setBackend('wasm');
+          for (let s = 3; s <= 4; ++s) await stepBoth(p, s, `wasm step ${s}`);
+          expect(p.opt.storage).toBe('wasm');
+          await tf.setBackend('cpu');
+          for (let s = 5; s <= 6; ++s) await stepBoth(p, s, `cpu step ${s}`);
+          expect(p.opt.storage).toBe('cpu');
+        } finally {
+          await tf.setBackend(backend);
+          dispose(p.model, p.twin);
+        }
+      },
+    );
 
     it('applyGradients takes a NamedTensorMap (minimize without varList) and a list with missing gradients', () => {
       const w = tf.variable(tf.tensor1d([0.5, -0.5]), true);
@@ -332,7 +353,10 @@ export function defineTfjsTrapSuite(backend: Backend): void {
         expectSameBits(b.dataSync(), refB.value, `b, step ${s + 1}`);
       }
       const g = tf.tensor1d([1, 1]);
-      opt.applyGradients([{ name: w.name, tensor: g }, { name: b.name, tensor: null as unknown as tf.Tensor }]);
+      opt.applyGradients([
+        { name: w.name, tensor: g },
+        { name: b.name, tensor: null as unknown as tf.Tensor },
+      ]);
       sgd.apply([Float32Array.of(1, 1), null], [refW, refB]);
       expectSameBits(w.dataSync(), refW.value, 'w after a missing gradient');
       expectSameBits(b.dataSync(), refB.value, 'b after a missing gradient');
@@ -414,7 +438,7 @@ export function defineTfjsTrapSuite(backend: Backend): void {
 }
 
 describe('bindTfjs', () => {
-  it('registers the class as SGDNative, leaves tfjs\'s SGD alone, binds once per tfjs instance', () => {
+  it("registers the class as SGDNative, leaves tfjs's SGD alone, binds once per tfjs instance", () => {
     const map = tf.serialization.SerializationMap.getMap().classNameMap;
     expect(map.SGDNative[0]).toBe(TfSGD);
     expect(map.SGD[0]).toBe(tf.train.sgd(0.1).constructor);
@@ -432,7 +456,7 @@ describe('bindTfjs', () => {
     tf.dispose([v, g]);
   });
 
-  it('fromConfig takes Keras\'s config and what tfjs-layers hands back on load (camelCased, customObjects added)', () => {
+  it("fromConfig takes Keras's config and what tfjs-layers hands back on load (camelCased, customObjects added)", () => {
     const keras = new SGD({
       learningRate: new schedules.PiecewiseConstantDecay({ boundaries: [2, 4], values: [0.1, 0.05, 0.01] }),
       momentum: 0.9,
@@ -441,7 +465,8 @@ describe('bindTfjs', () => {
       useEma: true,
     }).getConfig();
     const camel = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(camel)
+      Array.isArray(v)
+        ? v.map(camel)
         : v !== null && typeof v === 'object'
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), camel(x)]))
           : v;
