@@ -49,13 +49,13 @@ export interface NamedTensor {
   tensor: tfc.Tensor;
 }
 type DataId = object;
-/** Where the optimizer's array for one tf.Variable lives, and the tfjs storage it was taken from. */
 /** An optimizer weight from setWeights(), copied out of its tensor. */
 interface SavedArray {
   name: string;
   shape: number[];
   values: ArrayLike<number>;
 }
+/** Where the optimizer's array for one tf.Variable lives, and the tfjs storage it was taken from. */
 interface Binding {
   dataId: DataId;
   array: Float32Array;
@@ -273,7 +273,7 @@ class CopyStorage implements Storage {
   constructor(
     private readonly tf: Tfjs,
     readonly backend: object,
-    private readonly uploadCopies: boolean, // false where tf.tensor() copies anyway (wasm)
+    private readonly uploadCopies: boolean, // tf.tensor() copies the values into the backend (wasm): no copy of ours needed
   ) {}
 
   sync(vars: readonly TfVariable[], bindings: Binding[]): boolean {

@@ -353,11 +353,15 @@ export function defineTfjsTrapSuite(backend: Backend): void {
         expectSameBits(b.dataSync(), refB.value, `b, step ${s + 1}`);
       }
       const g = tf.tensor1d([1, 1]);
+      const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
       opt.applyGradients([
         { name: w.name, tensor: g },
         { name: b.name, tensor: null as unknown as tf.Tensor },
       ]);
+      expect(String(warning.mock.calls[0]?.[0])).toMatch(new RegExp(`Gradients do not exist for variables \\['${b.name}'\\]`));
+      warning.mockClear();
       sgd.apply([Float32Array.of(1, 1), null], [refW, refB]);
+      warning.mockRestore();
       expectSameBits(w.dataSync(), refW.value, 'w after a missing gradient');
       expectSameBits(b.dataSync(), refB.value, 'b after a missing gradient');
       const stranger = tf.variable(tf.tensor1d([1]), true);
