@@ -12,8 +12,8 @@ import { bindTfjs } from '../dist/tfjs.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const MODELS = [
-  { name: 'MLP 784-256-128-10', units: [256, 128, 10], steps: QUICK ? 6 : 16 },
-  ...(QUICK ? [] : [{ name: 'wide MLP 784-2048-2048-10', units: [2048, 2048, 10], steps: 4 }]),
+  { name: 'MLP 784-256-128-10', units: [256, 128, 10], steps: { rounds: QUICK ? 3 : 6, block: 5 } },
+  ...(QUICK ? [] : [{ name: 'wide MLP 784-2048-2048-10', units: [2048, 2048, 10], steps: { rounds: 3, block: 2 } }]),
 ];
 const BACKENDS = ['cpu', 'wasm'];
 const BATCH = 64;
@@ -80,12 +80,15 @@ function optimizerPart(model, rounds = 5) {
   for (const step of Object.values(steps)) step(); // builds; the heap settles
   const adapter = opts['sgd-native/tfjs'];
   adapter.applyGradients(grads); // re-binds after the other optimizers' assign()
-  const arrays = gradientArrays(grads.map((g) => g.tensor));
+  let arrays = gradientArrays(grads.map((g) => g.tensor));
   steps['sgd-native alone'] = () => adapter.native.apply(arrays);
   const times = Object.fromEntries(Object.keys(steps).map((label) => [label, []]));
   for (let r = 0; r < rounds; ++r) {
     for (const [label, step] of Object.entries(steps)) {
-      if (label === 'sgd-native alone') adapter.applyGradients(grads); // the views stay valid
+      if (label === 'sgd-native alone') {
+        adapter.applyGradients(grads); // re-binds if the others moved the variables or grew the heap
+        arrays = gradientArrays(grads.map((g) => g.tensor)); // fresh views: the heap may have grown since
+      }
       gc(); // the garbage of the candidate before is not this one's cost
       times[label].push(medianMs(step, { samples: 3 }));
     }
@@ -97,10 +100,10 @@ function optimizerPart(model, rounds = 5) {
 
 /**
  * 2. Whole trainOnBatch steps, each optimizer in blocks of consecutive steps (so each pays for
- * its own garbage), the block order reversed every round (so drift in the machine's load
- * evens out), a collection and a warm-up step before each block.
+ * collecting its own garbage, as in real training), the blocks interleaved in a rotating
+ * order (the machine's load drifts), a collection and an untimed step before each block.
  */
-async function trainingStep(units, steps, rounds = 2) {
+async function trainingStep(units, { rounds, block }) {
   const x = tf.randomNormal([BATCH, 784], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32', 2), 10).toFloat();
   const runs = Object.entries(OPTIMIZERS).map(([label, make]) => {
@@ -117,11 +120,12 @@ async function trainingStep(units, steps, rounds = 2) {
     return { label, model, opt, inside, times: [] };
   });
   for (let r = 0; r < rounds; ++r) {
-    for (const run of r % 2 ? [...runs].reverse() : runs) {
+    for (let k = 0; k < runs.length; ++k) {
+      const run = runs[(r + k) % runs.length];
       gc();
-      await run.model.trainOnBatch(x, y); // warm-up: not counted
+      await run.model.trainOnBatch(x, y); // not counted
       run.inside.pop();
-      for (let s = 0; s < Math.ceil(steps / rounds); ++s) {
+      for (let s = 0; s < block; ++s) {
         const t = performance.now();
         await run.model.trainOnBatch(x, y);
         run.times.push(performance.now() - t);

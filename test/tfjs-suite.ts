@@ -2,6 +2,8 @@
 // Reference: the same tfjs-layers model, its gradients taken with tf.variableGrads and stepped
 // by sgd-native's own SGD on plain Float32Array copies. The adapter must match it bit for bit
 // after every step.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -442,6 +444,18 @@ export function defineTfjsTrapSuite(backend: Backend): void {
 }
 
 describe('bindTfjs', () => {
+  it.runIf(!process.env.SGD_TEST_NO_SPAWN)('sgd-native/tfjs: require() and import give one adapter, on the one core', () => {
+    const script = `
+      const tf = require('@tensorflow/tfjs');
+      const cjs = require('sgd-native/tfjs');
+      Promise.all([import('sgd-native/tfjs'), import('sgd-native')]).then(([esm, core]) => {
+        const { SGD } = esm.bindTfjs(tf);
+        console.log(esm.bindTfjs === cjs.bindTfjs, cjs.bindTfjs(tf).SGD === SGD, new SGD().native instanceof core.SGD);
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..') }).toString();
+    expect(out.trim().split('\n').pop()).toBe('true true true');
+  });
+
   it("registers the class as SGDNative, leaves tfjs's SGD alone, binds once per tfjs instance", () => {
     const map = tf.serialization.SerializationMap.getMap().classNameMap;
     expect(map.SGDNative[0]).toBe(TfSGD);
