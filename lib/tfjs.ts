@@ -66,6 +66,7 @@ interface Binding {
 interface DataStorage<T> {
   get(dataId: DataId): T | undefined;
   has(dataId: DataId): boolean;
+  data?: WeakMap<DataId, T>;
 }
 interface CpuBackend {
   data: DataStorage<{ values: unknown; dtype: string; refCount: number }>;
@@ -85,8 +86,12 @@ interface Engine {
   read(dataId: DataId): Promise<BackendValues>;
 }
 
-/** A backend's record of a tensor's data, without tfjs's DataStorage.get() side effect (moving unknown data to this backend). */
+/**
+ * A backend's record of a tensor's data, without tfjs's DataStorage.get() side effect
+ * (moving unknown data to this backend): one lookup in its WeakMap where it has one.
+ */
 function dataOf<T>(storage: DataStorage<T>, dataId: DataId): T | undefined {
+  if (storage.data instanceof WeakMap) return storage.data.get(dataId);
   return storage.has(dataId) ? storage.get(dataId) : undefined;
 }
 
@@ -206,6 +211,7 @@ class CpuStorage implements Storage {
 class WasmStorage implements Storage {
   readonly kind = 'wasm';
   #heap: ArrayBufferLike | null = null;
+  #heapF32: Float32Array<ArrayBufferLike> = new Float32Array(0); // the whole heap: views are subarrays of it (cheaper than new views)
   readonly #offsets = new Set<number>(); // where the variables live on the heap
   constructor(
     private readonly tf: Tfjs,
@@ -239,11 +245,12 @@ class WasmStorage implements Storage {
     const heap = this.backend.wasm.HEAPU8.buffer; // read after the copies above: they may grow the heap
     if (!moved && heap === this.#heap) return false;
     this.#heap = heap;
+    this.#heapF32 = new Float32Array(heap);
     this.#offsets.clear();
     for (let i = 0; i < vars.length; ++i) {
       const offset = map.get(vars[i].dataId)!.memoryOffset!;
       this.#offsets.add(offset);
-      bindings[i] = { dataId: vars[i].dataId, array: new Float32Array(heap, offset, vars[i].size) };
+      bindings[i] = { dataId: vars[i].dataId, array: this.#view(offset, vars[i].size) };
     }
     return true;
   }
@@ -253,7 +260,12 @@ class WasmStorage implements Storage {
     if (d === undefined || d.dtype !== 'float32' || d.memoryOffset === null || this.#offsets.has(d.memoryOffset)) {
       return float32(t.dataSync()); // a copy (also for a gradient that is a reshape of a weight)
     }
-    return new Float32Array(this.#heap!, d.memoryOffset, t.size);
+    return this.#view(d.memoryOffset, t.size);
+  }
+
+  #view(offset: number, size: number): Float32Array {
+    if (offset % 4 !== 0) return new Float32Array(this.#heap!, offset, size); // throws: tfjs aligns float32 data
+    return this.#heapF32.subarray(offset / 4, offset / 4 + size);
   }
 
   afterStep(vars: readonly TfVariable[]): void {
