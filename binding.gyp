@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "sgd_native",
-      "sources": ["native/binding.cc", "native/dispatch.cc", "native/step.cc", "native/pool.cc", "native/isa/kernels_scalar.cc"],
+      "sources": ["native/binding.cc", "native/dispatch.cc", "native/step.cc", "native/pool.cc", "native/memory.cc", "native/isa/kernels_scalar.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "conditions": [
         ["target_arch=='x64'", { "dependencies": ["kernels_avx2", "kernels_avx512"] }],

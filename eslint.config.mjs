@@ -12,6 +12,7 @@ export default tseslint.config(
         process: 'readonly',
         require: 'readonly',
         __dirname: 'readonly',
+        __filename: 'readonly',
         module: 'writable',
         console: 'readonly',
         Buffer: 'readonly',

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { SGD, Variable, isa, numThreads, setNumThreads } from '../dist/index.mjs';
+import { modelRows } from './models.mjs';
 
 const QUICK = process.argv.includes('--quick'); // smaller sizes, for a fast look
 const SIZES = QUICK ? [1e3, 1e4, 1e5, 1e6] : [1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
@@ -106,12 +107,23 @@ function resnet50Shapes() {
   conv(3, 64, 7);
   bn(64);
   let cin = 64;
-  for (const [blocks, width] of [[3, 64], [4, 128], [6, 256], [3, 512]]) {
+  for (const [blocks, width] of [
+    [3, 64],
+    [4, 128],
+    [6, 256],
+    [3, 512],
+  ]) {
     for (let b = 0; b < blocks; ++b) {
-      conv(cin, width, 1); bn(width);
-      conv(width, width, 3); bn(width);
-      conv(width, width * 4, 1); bn(width * 4);
-      if (b === 0) { conv(cin, width * 4, 1); bn(width * 4); }
+      conv(cin, width, 1);
+      bn(width);
+      conv(width, width, 3);
+      bn(width);
+      conv(width, width * 4, 1);
+      bn(width * 4);
+      if (b === 0) {
+        conv(cin, width * 4, 1);
+        bn(width * 4);
+      }
       cin = width * 4;
     }
   }
@@ -137,7 +149,9 @@ for (const n of SIZES) {
   const js = jsLoop(n);
   const tfw = n <= MAX_TFJS ? tfjsStep([n]) : NaN;
   baseline[n] = { copy, js, tfjs: tfw };
-  log(`${String(n).padEnd(10)}  ${fmt(ns(copy, n)).padStart(8)}  ${fmt((8 * n) / copy / 1e9, 1).padStart(5)}  ${fmt(ns(js, n)).padStart(8)}  ${Number.isNaN(tfw) ? '       -' : fmt(ns(tfw, n)).padStart(8)}`);
+  log(
+    `${String(n).padEnd(10)}  ${fmt(ns(copy, n)).padStart(8)}  ${fmt((8 * n) / copy / 1e9, 1).padStart(5)}  ${fmt(ns(js, n)).padStart(8)}  ${Number.isNaN(tfw) ? '       -' : fmt(ns(tfw, n)).padStart(8)}`,
+  );
 }
 
 const rows = [];
@@ -163,12 +177,17 @@ for (const r of rows) {
   const vsJs = r.dtype === 'float32' && r.variant === 'momentum' ? fmt(b.js / r.t, 1) : '-';
   const vsTf = r.dtype === 'float32' && r.variant === 'momentum' && !Number.isNaN(b.tfjs) ? fmt(b.tfjs / r.t, 1) : '-';
   r.vsCopy = r.gbs / copyGbs;
-  log(`${r.dtype}  ${r.variant.padEnd(24)}  ${String(r.n).padEnd(10)}  ${String(r.threads).padStart(3)}  ${fmt(ns(r.t, r.n)).padStart(6)}  ${fmt(r.gbs, 1).padStart(6)}  ${fmt(r.vsCopy, 2).padStart(12)}  ${vsJs.padStart(10)}  ${vsTf.padStart(12)}`);
+  log(
+    `${r.dtype}  ${r.variant.padEnd(24)}  ${String(r.n).padEnd(10)}  ${String(r.threads).padStart(3)}  ${fmt(ns(r.t, r.n)).padStart(6)}  ${fmt(r.gbs, 1).padStart(6)}  ${fmt(r.vsCopy, 2).padStart(12)}  ${vsJs.padStart(10)}  ${vsTf.padStart(12)}`,
+  );
 }
 
 // Many tensors against one tensor of the same total size.
 const workloads = [];
-for (const [name, shapes] of [['ResNet-50 (161 tensors)', resnet50Shapes()], ['MLP 784-512-256-10', MLP]]) {
+for (const [name, shapes] of [
+  ['ResNet-50 (161 tensors)', resnet50Shapes()],
+  ['MLP 784-512-256-10', MLP],
+]) {
   const total = shapes.reduce((a, b) => a + b, 0);
   if (QUICK && total > 1e6) continue;
   for (const threads of THREADS) {
@@ -182,7 +201,35 @@ for (const [name, shapes] of [['ResNet-50 (161 tensors)', resnet50Shapes()], ['M
 log('\nMany-tensor workloads, float32 momentum (ms per step)');
 log('workload                              params       thr   many tensors   one tensor   many/one');
 for (const w of workloads) {
-  log(`${w.name.padEnd(36)}  ${String(w.total).padEnd(11)}  ${String(w.threads).padStart(3)}  ${fmt(w.many * 1e3).padStart(12)}  ${Number.isNaN(w.one) ? '          -' : fmt(w.one * 1e3).padStart(11)}  ${Number.isNaN(w.one) ? '' : fmt(w.many / w.one, 2).padStart(8)}`);
+  log(
+    `${w.name.padEnd(36)}  ${String(w.total).padEnd(11)}  ${String(w.threads).padStart(3)}  ${fmt(w.many * 1e3).padStart(12)}  ${Number.isNaN(w.one) ? '          -' : fmt(w.one * 1e3).padStart(11)}  ${Number.isNaN(w.one) ? '' : fmt(w.many / w.one, 2).padStart(8)}`,
+  );
+}
+
+// The model sizes Node users train, against the C reference and the plain JS loop.
+const IRIS = [4 * 16, 16, 16 * 3, 3];
+const models = modelRows({
+  measure,
+  sgdStep,
+  threads: THREADS,
+  quick: QUICK,
+  models: [
+    ['Iris MLP 4-16-3', IRIS],
+    ['1e3', [1e3]],
+    ['1e5', [1e5]],
+    ['1e6', [1e6]],
+    ['1e7', [1e7]],
+    ['MLP 784-512-256-10', MLP],
+    ['ResNet-50', resnet50Shapes()],
+  ],
+});
+const us = (s) => fmt(s * 1e6);
+log('\nModel steps, momentum 0.9 (µs per step; x C = sgd-native time / C reference time, lower is better)');
+log('dtype    model                  thr   sgd-native      C ref    JS loop     x C   x JS loop');
+for (const r of models) {
+  log(
+    `${r.dtype}  ${r.name.padEnd(21)}  ${String(r.threads).padStart(3)}  ${us(r.sgd).padStart(10)}  ${Number.isNaN(r.c) ? '         -' : us(r.c).padStart(9)}  ${us(r.js).padStart(9)}  ${Number.isNaN(r.c) ? '     -' : fmt(r.sgd / r.c).padStart(6)}  ${fmt(r.sgd / r.js).padStart(10)}`,
+  );
 }
 
 // Latency of a small step through the whole public API.
@@ -198,21 +245,43 @@ log(`\nA 1e3-element momentum step through opt.apply(): ${fmt(latency * 1e9, 0)}
 // --- results.md and chart.svg --------------------------------------------------------------
 const md = [];
 md.push(`# Benchmark results\n\n\`npm run bench\` on ${env}, ${new Date().toISOString().slice(0, 10)}. Medians of repeated samples.\n`);
-md.push('## Baselines (float32, ns per element)\n\n| size | copy (`TypedArray.set`) | copy GB/s | plain JS momentum loop | tfjs-wasm momentum |\n|---|---|---|---|---|');
+md.push(
+  '## Baselines (float32, ns per element)\n\n| size | copy (`TypedArray.set`) | copy GB/s | plain JS momentum loop | tfjs-wasm momentum |\n|---|---|---|---|---|',
+);
 for (const n of SIZES) {
   const b = baseline[n];
-  md.push(`| ${n.toExponential(0)} | ${fmt(ns(b.copy, n))} | ${fmt((8 * n) / b.copy / 1e9, 1)} | ${fmt(ns(b.js, n))} | ${Number.isNaN(b.tfjs) ? '-' : fmt(ns(b.tfjs, n))} |`);
+  md.push(
+    `| ${n.toExponential(0)} | ${fmt(ns(b.copy, n))} | ${fmt((8 * n) / b.copy / 1e9, 1)} | ${fmt(ns(b.js, n))} | ${Number.isNaN(b.tfjs) ? '-' : fmt(ns(b.tfjs, n))} |`,
+  );
 }
-md.push('\n## sgd-native, one tensor\n\n"GB/s" counts the bytes a step must move (momentum: read w, g, m, write w, m = 20 bytes per float32 element); "vs copy" divides it by the copy baseline\'s GB/s.\n');
-md.push('| dtype | variant | size | threads | ns/element | GB/s | vs copy | x JS loop | x tfjs-wasm |\n|---|---|---|---|---|---|---|---|---|');
+md.push(
+  '\n## sgd-native, one tensor\n\n"GB/s" counts the bytes a step must move (momentum: read w, g, m, write w, m = 20 bytes per float32 element); "vs copy" divides it by the copy baseline\'s GB/s.\n',
+);
+md.push(
+  '| dtype | variant | size | threads | ns/element | GB/s | vs copy | x JS loop | x tfjs-wasm |\n|---|---|---|---|---|---|---|---|---|',
+);
 for (const r of rows) {
   const b = baseline[r.n];
   const mom = r.dtype === 'float32' && r.variant === 'momentum';
-  md.push(`| ${r.dtype} | ${r.variant} | ${r.n.toExponential(0)} | ${r.threads} | ${fmt(ns(r.t, r.n))} | ${fmt(r.gbs, 1)} | ${fmt(r.vsCopy, 2)} | ${mom ? fmt(b.js / r.t, 1) : ''} | ${mom && !Number.isNaN(b.tfjs) ? fmt(b.tfjs / r.t, 1) : ''} |`);
+  md.push(
+    `| ${r.dtype} | ${r.variant} | ${r.n.toExponential(0)} | ${r.threads} | ${fmt(ns(r.t, r.n))} | ${fmt(r.gbs, 1)} | ${fmt(r.vsCopy, 2)} | ${mom ? fmt(b.js / r.t, 1) : ''} | ${mom && !Number.isNaN(b.tfjs) ? fmt(b.tfjs / r.t, 1) : ''} |`,
+  );
 }
-md.push('\n## Many tensors (float32 momentum, ms per step)\n\n| workload | parameters | tensors | threads | many tensors | one tensor of the same size | ratio |\n|---|---|---|---|---|---|---|');
+md.push(
+  '\n## Many tensors (float32 momentum, ms per step)\n\n| workload | parameters | tensors | threads | many tensors | one tensor of the same size | ratio |\n|---|---|---|---|---|---|---|',
+);
 for (const w of workloads) {
-  md.push(`| ${w.name} | ${w.total} | ${w.tensors} | ${w.threads} | ${fmt(w.many * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.one * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.many / w.one, 2)} |`);
+  md.push(
+    `| ${w.name} | ${w.total} | ${w.tensors} | ${w.threads} | ${fmt(w.many * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.one * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.many / w.one, 2)} |`,
+  );
+}
+md.push(
+  '\n## Model steps (momentum 0.9, µs per step; x C and x JS loop: sgd-native time divided by theirs, lower is better)\n\n| dtype | model | threads | sgd-native | C reference | plain JS loop | x C | x JS loop |\n|---|---|---|---|---|---|---|---|',
+);
+for (const r of models) {
+  md.push(
+    `| ${r.dtype} | ${r.name} | ${r.threads} | ${us(r.sgd)} | ${Number.isNaN(r.c) ? '-' : us(r.c)} | ${us(r.js)} | ${Number.isNaN(r.c) ? '-' : fmt(r.sgd / r.c)} | ${fmt(r.sgd / r.js)} |`,
+  );
 }
 md.push(`\nA 1e3-element float32 momentum step through the public \`opt.apply()\`: **${fmt(latency * 1e9, 0)} ns** (median).\n`);
 md.push('![ns per element](chart.svg)\n');
@@ -221,27 +290,51 @@ writeFileSync(new URL('results.md', out), md.join('\n'));
 
 // Log-log chart of ns per element against size: float32 momentum, and the baselines.
 const series = [
-  ...THREADS.map((th, i) => ({ name: `sgd-native momentum, ${th} thread${th > 1 ? 's' : ''}`, color: ['#1f77b4', '#2ca02c'][i], pts: rows.filter((r) => r.dtype === 'float32' && r.variant === 'momentum' && r.threads === th).map((r) => [r.n, ns(r.t, r.n)]) })),
+  ...THREADS.map((th, i) => ({
+    name: `sgd-native momentum, ${th} thread${th > 1 ? 's' : ''}`,
+    color: ['#1f77b4', '#2ca02c'][i],
+    pts: rows.filter((r) => r.dtype === 'float32' && r.variant === 'momentum' && r.threads === th).map((r) => [r.n, ns(r.t, r.n)]),
+  })),
   { name: 'copy (TypedArray.set)', color: '#7f7f7f', pts: SIZES.map((n) => [n, ns(baseline[n].copy, n)]) },
   { name: 'plain JS loop', color: '#ff7f0e', pts: SIZES.map((n) => [n, ns(baseline[n].js, n)]) },
-  { name: 'tfjs-wasm momentum', color: '#d62728', pts: SIZES.filter((n) => !Number.isNaN(baseline[n].tfjs)).map((n) => [n, ns(baseline[n].tfjs, n)]) },
+  {
+    name: 'tfjs-wasm momentum',
+    color: '#d62728',
+    pts: SIZES.filter((n) => !Number.isNaN(baseline[n].tfjs)).map((n) => [n, ns(baseline[n].tfjs, n)]),
+  },
 ];
-const W = 720, H = 420, L = 70, R = 250, T = 30, B = 50;
+const W = 720,
+  H = 420,
+  L = 70,
+  R = 250,
+  T = 30,
+  B = 50;
 const xs = SIZES.map(Math.log10);
 const allY = series.flatMap((s) => s.pts.map((p) => p[1])).filter((y) => y > 0);
-const y0 = Math.floor(Math.log10(Math.min(...allY))), y1 = Math.ceil(Math.log10(Math.max(...allY)));
+const y0 = Math.floor(Math.log10(Math.min(...allY))),
+  y1 = Math.ceil(Math.log10(Math.max(...allY)));
 const px = (n) => L + ((Math.log10(n) - xs[0]) / (xs[xs.length - 1] - xs[0])) * (W - L - R);
 const py = (y) => T + (1 - (Math.log10(y) - y0) / (y1 - y0)) * (H - T - B);
-const svg = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
-for (let e = y0; e <= y1; ++e) svg.push(`<line x1="${L}" x2="${W - R}" y1="${py(10 ** e)}" y2="${py(10 ** e)}" stroke="#ddd"/><text x="${L - 8}" y="${py(10 ** e) + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toPrecision(1)}</text>`);
+const svg = [
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+  `<rect width="${W}" height="${H}" fill="white"/>`,
+];
+for (let e = y0; e <= y1; ++e)
+  svg.push(
+    `<line x1="${L}" x2="${W - R}" y1="${py(10 ** e)}" y2="${py(10 ** e)}" stroke="#ddd"/><text x="${L - 8}" y="${py(10 ** e) + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toPrecision(1)}</text>`,
+  );
 for (const n of SIZES) svg.push(`<text x="${px(n)}" y="${H - B + 18}" text-anchor="middle">1e${Math.log10(n)}</text>`);
 svg.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">elements per step (one float32 tensor)</text>`);
 svg.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">ns per element (log)</text>`);
 svg.push(`<text x="${L}" y="18" font-weight="bold">SGD step time per element: lower is better (${env})</text>`);
 series.forEach((s, i) => {
   if (s.pts.length === 0) return;
-  svg.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.pts.map(([n, y]) => `${px(n).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
-  svg.push(`<rect x="${W - R + 15}" y="${T + i * 22}" width="14" height="4" fill="${s.color}"/><text x="${W - R + 35}" y="${T + i * 22 + 6}">${s.name}</text>`);
+  svg.push(
+    `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.pts.map(([n, y]) => `${px(n).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
+  );
+  svg.push(
+    `<rect x="${W - R + 15}" y="${T + i * 22}" width="14" height="4" fill="${s.color}"/><text x="${W - R + 35}" y="${T + i * 22 + 6}">${s.name}</text>`,
+  );
 });
 svg.push('</svg>');
 writeFileSync(new URL('chart.svg', out), svg.join('\n'));

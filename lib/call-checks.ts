@@ -7,6 +7,19 @@ import { Variable } from './variable.js';
 
 export type Gradient = FloatArray | null | undefined;
 
+/** A copy of an array argument (each element read once), or the argument itself, for the checks to refuse. */
+export function snapshot<T>(list: T): T {
+  return (Array.isArray(list) ? Array.from(list) : list) as T;
+}
+
+/** `list` copied into `into` (reused: no allocation per step), each element read once. */
+export function readOnce<T>(list: readonly T[], into: T[]): T[] {
+  const n = list.length;
+  into.length = n;
+  for (let i = 0; i < n; ++i) into[i] = list[i];
+  return into;
+}
+
 /** A typed array whose buffer was detached (transferred) reads as empty. */
 export function detached(a: ArrayBufferView): boolean {
   return a.byteLength === 0 && a.buffer.byteLength === 0 && a.byteOffset === 0;
@@ -209,4 +222,31 @@ export function splitPairs(pairs: unknown): [Gradient[], Variable[]] {
     variables.push(pair[1]);
   });
   return [grads, variables];
+}
+
+/** finalizeVariableValues(): one variable per moving average, each of its size (Keras's text for the count). */
+export function checkFinalize(list: readonly Variable[], averages: readonly Variable[]): void {
+  if (list.length !== averages.length) {
+    throw new RangeError(
+      `The length of model variables (${list.length}) to override does not match the length of model ` +
+        `variables stored in the optimizer (${averages.length}). Please check if the optimizer was ` +
+        'called on your model.',
+    );
+  }
+  list.forEach((v, i) => {
+    if (v.value.length !== averages[i].value.length) {
+      throw new RangeError(
+        `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${averages[i].value.length}`,
+      );
+    }
+  });
+}
+
+/** Keras's warning for the variables a call has no gradient for. */
+export function missingGradients(grads: readonly Gradient[], vars: readonly Variable[]): string {
+  const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
+  return (
+    `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
+    'If using `model.compile()`, did you forget to provide a `loss` argument?'
+  );
 }

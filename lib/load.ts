@@ -1,5 +1,7 @@
 // Loads the backend the optimizer uses: the one place it comes from.
 import * as path from 'node:path';
+import { markAsUntransferable } from 'node:worker_threads';
+import { bufferOf, isShared } from './memory.js';
 import { scalarLayout, type Backend, type LoadedBackend } from './native.js';
 
 const root = path.join(__dirname, '..');
@@ -36,8 +38,33 @@ function loadNative(): Backend {
   }
 }
 
+/**
+ * The addon's async step reads and writes raw memory on a worker thread while JavaScript
+ * goes on. Node-API cannot keep a buffer alive through a transfer, so every buffer an
+ * async step uses is made untransferable (Node's markAsUntransferable: transferring it
+ * copies, or throws, instead of moving its memory away). This is permanent for the
+ * buffer; SharedArrayBuffers are never moved and are left alone.
+ */
+function withPinnedAsyncMemory(impl: Backend): Backend {
+  const stepAsync = impl.stepAsync;
+  return {
+    ...impl,
+    stepAsync(...args) {
+      const settled = stepAsync(...args); // checks everything first: a refused step marks nothing
+      for (const list of args.slice(0, 5) as (readonly (ArrayBufferView | null)[] | null)[]) {
+        for (const a of list ?? []) {
+          if (a === null) continue;
+          const buffer = bufferOf(a);
+          if (!isShared(buffer)) markAsUntransferable(buffer as ArrayBuffer);
+        }
+      }
+      return settled;
+    },
+  };
+}
+
 function load(): LoadedBackend {
-  const impl = loadNative();
+  const impl = withPinnedAsyncMemory(loadNative());
   return { name: 'native', impl, layout: scalarLayout(impl.scalarLayout, 'native') };
 }
 

@@ -4,10 +4,14 @@
 import {
   callVariables,
   checkGradients,
+  checkFinalize,
   checkFixedMemory,
   checkReplacements,
   checkVariableList,
   checkVariables,
+  missingGradients,
+  readOnce,
+  snapshot,
   splitPairs,
   WrittenMemory,
   type CheckedGradients,
@@ -51,6 +55,7 @@ export class SGD {
     checked: { converted: null, missing: 0 } as CheckedGradients,
   };
   readonly #input: StepInput<Variable>;
+  readonly #args = { grads: [] as Gradient[], vars: [] as Variable[] }; // the call's lists, read once
   #lists: StepLists = { vars: [], grads: [], momentums: null, averages: null, accumulators: null };
   #inStep = false; // a step is being prepared or run on this thread (user code may run meanwhile)
   #inFlight = 0; // applyAsync steps not yet settled
@@ -150,8 +155,9 @@ export class SGD {
   build(variables: Variable[]): void {
     this.#checkIdle('build');
     if (this.#built) return;
-    checkVariableList(variables, 'variables');
-    this.#build(variables);
+    const list = snapshot(variables);
+    checkVariableList(list, 'variables');
+    this.#build(list);
   }
 
   /**
@@ -162,6 +168,7 @@ export class SGD {
   rebind(variables: Variable[]): void {
     this.#checkIdle('rebind');
     if (!this.#built) throw new Error('rebind: this optimizer is not built yet: call build(variables) or apply() first');
+    variables = snapshot(variables);
     checkReplacements(this.#vars, variables, [...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#decay.replace(this.#vars, variables);
     this.#bindVariables(variables);
@@ -174,30 +181,18 @@ export class SGD {
       throw invalid(TypeError, 'excludeFromWeightDecay', 'options', 'an object', options, { named: false });
     }
     const { variables, varNames } = options;
-    if (variables !== undefined) checkVariables(variables, 'variables', this.#builtList());
-    this.#decay.set(variables, varNames);
+    const list = snapshot(variables);
+    if (list !== undefined) checkVariables(list, 'variables', this.#builtList());
+    this.#decay.set(list, varNames);
   }
 
   /** Copies the moving averages into the variables (position by position), when `useEma` is on. */
   finalizeVariableValues(variables?: Variable[]): void {
     this.#checkIdle('finalizeVariableValues');
     if (!this.#config.useEma) return;
-    const list = variables ?? this.#vars;
+    const list = snapshot(variables) ?? this.#vars;
     checkVariables(list, 'variables', this.#builtList());
-    if (list.length !== this.#averages.length) {
-      throw new RangeError(
-        `The length of model variables (${list.length}) to override does not match the length of model ` +
-          `variables stored in the optimizer (${this.#averages.length}). Please check if the optimizer was ` +
-          'called on your model.',
-      );
-    }
-    list.forEach((v, i) => {
-      if (v.value.length !== this.#averages[i].value.length) {
-        throw new RangeError(
-          `finalizeVariableValues: variables[${i}] ('${v.path}') has ${v.value.length} elements, its average ${this.#averages[i].value.length}`,
-        );
-      }
-    });
+    checkFinalize(list, this.#averages);
     list.forEach((v, i) => v.value.set(this.#averages[i].value));
   }
 
@@ -224,12 +219,11 @@ export class SGD {
     this.#inStep = true;
     try {
       if (!this.#prepare(grads, variables)) return;
-      this.#launch(() => this.#lists, backend.impl.step);
+      this.#launch(backend.impl.step, null);
     } finally {
       this.#inStep = false;
       this.#lists.grads.fill(null); // do not keep the caller's gradients alive
-      this.#call.grads = NONE;
-      this.#call.vars = NONE;
+      this.#forgetCall();
     }
     this.#iteration.value[0] = this.#call.raw + 1;
   }
@@ -249,11 +243,10 @@ export class SGD {
         if (!this.#prepare(grads, variables)) return;
         checkFixedMemory(this.#call.grads, this.#call.vars); // it runs off this thread
         // Lists of its own: the backend holds them until the step is done.
-        step = this.#launch(() => newStepLists(this.#vars.length, this.#config), backend.impl.stepAsync);
+        step = this.#launch(backend.impl.stepAsync, newStepLists);
       } finally {
         this.#inStep = false;
-        this.#call.grads = NONE;
-        this.#call.vars = NONE;
+        this.#forgetCall();
       }
       const raw = this.#call.raw;
       await step;
@@ -296,9 +289,12 @@ export class SGD {
    * Checks a call and decides the whole step before anything is written (into #call and
    * the plan), building the optimizer on first use; false for `apply([])`, which does nothing.
    */
-  #prepare(grads: Gradient[], variables: Variable[] | undefined): boolean {
-    if (!Array.isArray(grads)) throw invalid(TypeError, 'apply', 'grads', 'an array', grads, { named: false });
+  #prepare(gradsArg: Gradient[], variablesArg: Variable[] | undefined): boolean {
+    if (!Array.isArray(gradsArg)) throw invalid(TypeError, 'apply', 'grads', 'an array', gradsArg, { named: false });
+    // Each list is read once (a Proxy or a getter cannot show the checks one thing and the step another).
+    const grads = readOnce(gradsArg, this.#args.grads);
     if (grads.length === 0) return false; // Keras: an empty list is a no-op, the counter included.
+    const variables = Array.isArray(variablesArg) ? readOnce(variablesArg, this.#args.vars) : variablesArg;
     const vars = callVariables(grads, variables, this.#builtList(), this.#index);
     const call = this.#call;
     // Before the first build the call's variables are all the step writes.
@@ -317,17 +313,18 @@ export class SGD {
   }
 
   /**
-   * Builds the optimizer on first use, fills the backend's lists (the shared ones, or new
-   * ones an async step keeps) and calls `step` with them. When the backend refuses the first step, the optimizer
-   * is left unbuilt: a rejected call changes nothing.
+   * Builds the optimizer on first use, fills the backend's lists (the shared ones, or
+   * `ownLists(n, config)` for an async step, which keeps them) and calls `step` with them.
+   * When the backend refuses the first step, the optimizer is left unbuilt: a rejected
+   * call changes nothing. (No closure here: a synchronous step allocates nothing.)
    */
-  #launch<R>(lists: () => StepLists, step: (...args: Parameters<Backend['step']>) => R): R {
+  #launch<R>(step: (...args: Parameters<Backend['step']>) => R, ownLists: typeof newStepLists | null): R {
     const { grads, vars, checked } = this.#call;
     const fresh = !this.#built;
     if (fresh) this.#build(vars);
     let result: R;
     try {
-      const l = this.#fillLists(lists());
+      const l = this.#fillLists(ownLists ? ownLists(this.#vars.length, this.#config) : this.#lists);
       result = step(l.vars, l.grads, l.momentums, l.averages, l.accumulators, this.#plan.scalars);
     } catch (e) {
       if (fresh) this.#unbuild();
@@ -359,10 +356,7 @@ export class SGD {
   }
 
   #warnMissing(grads: readonly Gradient[], vars: readonly Variable[]): void {
-    const missing = vars.filter((_, i) => grads[i] == null).map((v) => `'${v.path}'`);
-    const message =
-      `Gradients do not exist for variables [${missing.join(', ')}] when minimizing the loss. ` +
-      'If using `model.compile()`, did you forget to provide a `loss` argument?';
+    const message = missingGradients(grads, vars);
     if (this.#warned.has(message)) return;
     this.#warned.add(message);
     warn(message);
@@ -385,6 +379,14 @@ export class SGD {
     this.#lists = newStepLists(this.#vars.length, this.#config);
     this.#bindVariables(variables);
     this.#built = true;
+  }
+
+  /** Drops the references to the caller's lists once a step has been handed to the backend. */
+  #forgetCall(): void {
+    this.#call.grads = NONE;
+    this.#call.vars = NONE;
+    this.#args.grads.fill(null);
+    this.#args.vars.fill(null as unknown as Variable);
   }
 
   /** Undoes #build (the first step was refused). */

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dispatch.h"
+#include "memory.h"
 #include "pool.h"
 #include "scalars.h"
 #include "step.h"
@@ -141,6 +142,15 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
     void* m = moms.IsEmpty() ? nullptr : matching(info, moms, i, "momentums", var, false);
     void* a = avgs.IsEmpty() ? nullptr : matching(info, avgs, i, "averages", var, false);
     void* c = accs.IsEmpty() ? nullptr : matching(info, accs, i, "accumulators", var, false);
+    const std::size_t bytes = var.length * (var.type == napi_float64_array ? sizeof(double) : sizeof(float));
+    const void* parts[] = {var.data, g, m, a, c};
+    const sgd::Role roles[] = {sgd::Role::kVariable, sgd::Role::kGrad, sgd::Role::kMomentum, sgd::Role::kAverage,
+                               sgd::Role::kAccumulator};
+    for (int k = 0; k < 5; ++k)
+      if (parts[k] != nullptr && bytes > 0) {
+        const auto begin = reinterpret_cast<std::uintptr_t>(parts[k]);
+        st.ranges.push_back({begin, begin + bytes, roles[k], i});
+      }
     const bool decays = x[scalar::decay_on(n, i)] != 0;
     const double lr = x[scalar::decay_lr(n, i)];
     if (var.type == napi_float64_array) {
@@ -156,6 +166,16 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
                         0.0f});
     }
   }
+  // The real addresses: two JS objects (a SharedArrayBuffer and its clone) may map the same memory.
+  // (The same memory as the last step checked needs no new check: the common case.)
+  if (st.ranges != st.checked) {
+    st.sorted = st.ranges;
+    const std::string why = sgd::check_disjoint(st.sorted);
+    if (!why.empty()) fail_range(env, "step(): " + why);
+    st.checked = st.ranges;
+  }
+  const std::string why = sgd::in_flight::conflict(st.ranges);
+  if (!why.empty()) throw Napi::Error::New(env, "step(): " + why);
 }
 
 // scalarLayout: { names: [...in index order], perTensor: [...in order] } (scalars.h).
@@ -213,6 +233,7 @@ void complete_async(napi_env env, napi_status status, void* data) {
     napi_create_error(env, nullptr, message, &result);
     napi_reject_deferred(env, a->deferred, result);
   }
+  sgd::in_flight::remove(a);
   for (napi_ref ref : a->lists)
     if (ref != nullptr) napi_delete_reference(env, ref);
   napi_delete_async_work(env, a->work);
@@ -230,9 +251,16 @@ Napi::Value StepAsync(const Napi::CallbackInfo& info) {
       napi_create_string_utf8(env, "sgd-native:step", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, nullptr, name, execute_async, complete_async, a.get(), &a->work) != napi_ok)
     throw Napi::Error::New(env, "stepAsync(): could not start the step");
+  // Registered until completion, checked against every step in flight in the same lock.
+  std::string why = sgd::in_flight::add(a.get(), env, a->step.ranges);
+  if (!why.empty()) {
+    napi_delete_async_work(env, a->work);
+    throw Napi::Error::New(env, "stepAsync(): " + why);
+  }
   for (size_t i = 0; i < 5; ++i)
     if (info[i].IsObject()) napi_create_reference(env, info[i], 1, &a->lists[i]);
   if (napi_queue_async_work(env, a->work) != napi_ok) {
+    sgd::in_flight::remove(a.get());
     for (napi_ref ref : a->lists)
       if (ref != nullptr) napi_delete_reference(env, ref);
     napi_delete_async_work(env, a->work);
@@ -287,6 +315,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     throw Napi::Error::New(env, e.what());
   }
   env.SetInstanceData(addon);
+  // An environment torn down with async steps in flight never completes them: forget their memory.
+  napi_add_env_cleanup_hook(
+      env, [](void* e) { sgd::in_flight::remove_env(e); }, static_cast<napi_env>(env));
   exports.Set("step", Napi::Function::New(env, Step, "step"));
   exports.Set("isa", Napi::Function::New(env, Isa, "isa"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));

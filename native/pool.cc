@@ -86,6 +86,11 @@ class Pool {
     std::uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
+      // Steps often come back to back, and waking a sleeping thread costs more than a
+      // small step: look for the next job for a moment before sleeping.
+      lock.unlock();
+      for (int k = 0; k < kSpins && generation_.load(std::memory_order_acquire) == seen; ++k) std::this_thread::yield();
+      lock.lock();
       wake_.wait(lock, [&] { return generation_ != seen && helpers_wanted_ > 0; });
       seen = generation_;
       --helpers_wanted_;
@@ -103,7 +108,8 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, finished_;
   std::size_t started_ = 0;
-  std::uint64_t generation_ = 0;
+  static constexpr int kSpins = 200;  // yields, about 50-200 µs
+  std::atomic<std::uint64_t> generation_{0};
   int helpers_wanted_ = 0;
   int active_ = 0;
   void (*task_)(void*, std::size_t) = nullptr;

@@ -42,8 +42,8 @@ T global_scale(const std::vector<double>& sums, double c) {
 }
 
 // Work is cut at fixed sizes, so results never depend on how many threads run it.
-constexpr std::size_t kLeaf = std::size_t(1) << 15;         // elements per norm subtree task
-constexpr std::size_t kChunk = std::size_t(1) << 14;        // elements per fused-pass task
+constexpr std::size_t kLeaf = std::size_t(1) << 15;  // elements per norm subtree task
+constexpr std::size_t kAlign = 64;  // fused-pass cuts fall on multiples of 64 elements (whole cache lines)
 constexpr std::size_t kParallelMin = std::size_t(1) << 17;  // measured: 2 threads lose below it, win above
 
 // The subtrees of numpy's pairwise recursion that are at most kLeaf long, left to right.
@@ -79,10 +79,38 @@ void norm_task(void* ctx, std::size_t i) {
                       [&](auto& t, const auto& s) { job.st->leaf_sums[i] = sumsq(*job.k, t, s, p.begin, p.n); });
 }
 
+// Task i runs the pieces [task_begin[i], task_begin[i + 1]): one contiguous share of all elements.
 void update_task(void* ctx, std::size_t i) {
   Job& job = *static_cast<Job*>(ctx);
-  const Step::Piece& p = job.st->chunks[i];
-  job.st->with_tensor(p.tensor, [&](auto& t, const auto& s) { update(*job.k, t, s, p.begin, p.begin + p.n); });
+  for (std::size_t k = job.st->task_begin[i]; k < job.st->task_begin[i + 1]; ++k) {
+    const Step::Piece& p = job.st->chunks[k];
+    job.st->with_tensor(p.tensor, [&](auto& t, const auto& s) { update(*job.k, t, s, p.begin, p.begin + p.n); });
+  }
+}
+
+// The fused pass gives the same bits however it is cut (each element is computed on its
+// own), so each thread gets one contiguous share of the call's elements, as OpenMP's
+// static schedule would: tensors cut where the shares meet.
+void cut_shares(Step& st, std::size_t total, std::size_t tasks) {
+  std::size_t share = (total + tasks - 1) / tasks;
+  share = (share + kAlign - 1) / kAlign * kAlign;
+  st.chunks.clear();
+  st.task_begin.assign(1, 0);
+  std::size_t room = share;  // elements left in the current task's share
+  for (std::size_t i = 0; i < st.size(); ++i)
+    st.with_tensor(i, [&](auto& t, const auto&) {
+      for (std::size_t b = 0; b < t.size;) {
+        const std::size_t n = t.size - b < room ? t.size - b : room;
+        st.chunks.push_back({i, b, n});
+        b += n;
+        room -= n;
+        if (room == 0) {
+          st.task_begin.push_back(st.chunks.size());
+          room = share;
+        }
+      }
+    });
+  if (st.task_begin.back() != st.chunks.size()) st.task_begin.push_back(st.chunks.size());
 }
 
 void run_tasks(std::size_t count, void (*task)(void*, std::size_t), Job& job, bool parallel) {
@@ -138,13 +166,8 @@ void run(const Kernels& k, Step& st) {
   if (st.s64.mode == Mode::kUpdate && (st.s64.clip == Clip::kNorm || st.s64.clip == Clip::kGlobalNorm))
     norms(st, job, parallel);
 
-  st.chunks.clear();
-  for (std::size_t i = 0; i < n; ++i)
-    st.with_tensor(i, [&](auto& t, const auto&) {
-      for (std::size_t b = 0; b < t.size; b += kChunk)
-        st.chunks.push_back({i, b, t.size - b < kChunk ? t.size - b : kChunk});
-    });
-  run_tasks(st.chunks.size(), update_task, job, parallel);
+  cut_shares(st, total, parallel ? static_cast<std::size_t>(num_threads()) : 1);
+  run_tasks(st.task_begin.size() - 1, update_task, job, parallel);
 }
 
 }  // namespace sgd

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <vector>
 #include "kernels/step_types.h"
+#include "memory.h"
 
 namespace sgd {
 
@@ -22,10 +23,14 @@ struct Step {
     std::size_t tensor;  // position in the call (is_f64/index say where it lives)
     std::size_t begin, n;
   };
-  std::vector<Piece> leaves;      // norm pass: subtrees of numpy's pairwise sum
-  std::vector<double> leaf_sums;  // their results (float32 sums are held exactly)
-  std::vector<Piece> chunks;      // fused pass: fixed slices of every tensor
-  std::vector<double> sums;       // per-tensor sums of squares, in call order
+  std::vector<Piece> leaves;            // norm pass: subtrees of numpy's pairwise sum
+  std::vector<double> leaf_sums;        // their results (float32 sums are held exactly)
+  std::vector<Piece> chunks;            // fused pass: slices of the tensors, in call order
+  std::vector<std::size_t> task_begin;  // task i runs chunks [task_begin[i], task_begin[i + 1])
+  std::vector<double> sums;             // per-tensor sums of squares, in call order
+  std::vector<Range> ranges;            // the memory the step touches, for the sharing checks
+  std::vector<Range> checked;           // the ranges of the last step found disjoint
+  std::vector<Range> sorted;            // scratch for the check
 
   std::size_t size() const { return is_f64.size(); }
 
@@ -44,6 +49,7 @@ struct Step {
     f64.clear();
     is_f64.clear();
     index.clear();
+    ranges.clear();
   }
 };
 

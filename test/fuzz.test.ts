@@ -12,7 +12,7 @@ describe('fuzz', () => {
   it.each([1, 2, 3, 4])(`seed %i: ${CASES} calls, no crash, only our own errors`, async (seed) => {
     if (process.env.SGD_TEST_NO_SPAWN) {
       const { runCases } = await import('../tools/fuzz.mjs');
-      expect(runCases(seed, CASES, { globals: false })).toEqual([]); // other test files share this process
+      expect(await runCases(seed, CASES, { globals: false })).toEqual([]); // other test files share this process
       return;
     }
     const out = execFileSync(process.execPath, ['--no-warnings', 'tools/fuzz.mjs', '--seed', String(seed), '--cases', String(CASES)], {

@@ -142,27 +142,36 @@ describe('no waste per step', () => {
     const grads = [new Float32Array(1000).fill(0.001), new Float32Array(10).fill(0.001)];
     const opt = new SGD({ momentum: 0.9, nesterov: true, weightDecay: 1e-4, useEma: true, globalClipnorm: 1 });
     for (let i = 0; i < 2000; ++i) opt.apply(grads, vars); // warm up the JIT
-    setTimeout(() => {
+    let collections = 0;
+    new PerformanceObserver((list) => (collections += list.getEntries().length)).observe({ entryTypes: ['gc'] });
+    const attempts = [];
+    const attempt = () => {
       gc(); // no collection left in progress to finish during the loop
-      let collections = 0;
-      const observer = new PerformanceObserver((list) => (collections += list.getEntries().length));
-      observer.observe({ entryTypes: ['gc'] });
-      const before = process.memoryUsage().heapUsed;
-      for (let i = 0; i < 100000; ++i) opt.apply(grads, vars);
-      const grown = process.memoryUsage().heapUsed - before;
-      setTimeout(() => console.log(JSON.stringify({ collections, grown })), 20);
-    }, 20);`;
+      setTimeout(() => {
+        collections = 0;
+        const before = process.memoryUsage().heapUsed;
+        for (let i = 0; i < 100000; ++i) opt.apply(grads, vars);
+        const grown = process.memoryUsage().heapUsed - before;
+        setTimeout(() => {
+          attempts.push({ collections, grown });
+          if (attempts.length < 3 && (collections > 1 || grown >= 1 << 20)) attempt();
+          else console.log(JSON.stringify(attempts));
+        }, 20);
+      }, 20);
+    };
+    attempt();`;
 
   // Not under sanitizers: an instrumented runtime is not the one users run.
   it.runIf(!process.env.SGD_TEST_NO_SPAWN && !process.env.SGD_TEST_SANITIZER)(
     '100000 small synchronous steps allocate nothing the GC has to collect',
     () => {
       const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: path.join(__dirname, '..') }).toString();
-      const { collections, grown } = JSON.parse(out) as { collections: number; grown: number };
-      // An allocation per step (even 16 bytes) would mean several collections here; the
-      // runtime itself may cause one (measured: about one per million steps).
-      expect(collections, 'garbage collections during the steps').toBeLessThanOrEqual(1);
-      expect(grown).toBeLessThan(1 << 20);
+      const attempts = JSON.parse(out) as { collections: number; grown: number }[];
+      // An allocation per step (even 16 bytes) means several collections or megabytes of
+      // growth in every attempt; the runtime itself may collect now and then (Node 22: 0-3
+      // times in such a loop), so one attempt of three within the bounds is enough.
+      const clean = attempts.find((a) => a.collections <= 1 && a.grown < 1 << 20);
+      expect(clean, `garbage collections and heap growth in each attempt: ${JSON.stringify(attempts)}`).toBeDefined();
     },
   );
 });

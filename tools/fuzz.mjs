@@ -25,13 +25,14 @@ const ENGINE_ERRORS =
  * instead). `globals: false` leaves process-wide settings (the thread count) alone, for
  * runs that share their process with other tests.
  */
-export function runCases(seed, count, { trace = false, globals = true } = {}) {
+export async function runCases(seed, count, { trace = false, globals = true } = {}) {
   const { SGD, Variable, schedules, setIsa, isa, setNumThreads, numThreads } = require(`${root}/dist/index.js`);
   const { backend } = require(`${root}/dist/load.js`);
   const native = backend.impl;
   const r = rng(seed);
   const pick = (list) => list[Math.floor(r() * list.length)];
   const int = (n) => Math.floor(r() * n);
+  const findings = [];
 
   // With --trace every generated input is printed before it is used, so the last lines
   // before a crash show the input that caused it.
@@ -68,7 +69,17 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
   const NUMBERS = [0, -0, 1, -1, 0.5, 0.9, 2, 2.5, 3, 1e-45, 1e39, -1e39, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 53, 1e300];
   const floatArray = traced('floatArray', (n = int(12)) => {
     const Type = pick([Float32Array, Float64Array]);
-    const a = r() < 0.15 ? new Type(new SharedArrayBuffer(n * Type.BYTES_PER_ELEMENT)) : new Type(n);
+    const bytes = n * Type.BYTES_PER_ELEMENT;
+    const kind = r();
+    // Plain, shared, resizable (may shrink under a step) and growable shared memory.
+    const a =
+      kind < 0.12
+        ? new Type(new SharedArrayBuffer(bytes))
+        : kind < 0.17
+          ? new Type(new ArrayBuffer(bytes, { maxByteLength: 2 * bytes + 8 }))
+          : kind < 0.2
+            ? new Type(new SharedArrayBuffer(bytes, { maxByteLength: 2 * bytes + 8 }))
+            : new Type(n);
     for (let i = 0; i < n; ++i) a[i] = r() < 0.05 ? pick(NUMBERS) : r() * 4 - 2;
     if (r() < 0.05) structuredClone(a.buffer, { transfer: [a.buffer] }); // detached
     return a;
@@ -123,6 +134,58 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     }
   });
   const maybe = (make, p = 0.7) => (r() < p ? make() : anyValue());
+  // Lists that are not what they seem: a Proxy over an array (Array.isArray says yes)
+  // whose reads may throw, change between reads, or be counted.
+  const sneakyList = (list) => {
+    if (r() < 0.8 || !Array.isArray(list)) return list;
+    let reads = 0;
+    const mode = int(3);
+    return new Proxy(list, {
+      get(target, key) {
+        if (key === 'length' || typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key);
+        if (mode === 0 && ++reads > 2) throw new Error('proxy getter');
+        if (mode === 1 && ++reads % 2 === 0) return anyValue();
+        return Reflect.get(target, key);
+      },
+    });
+  };
+  // Memory pulled away from under a step: transferred, shrunk or grown.
+  const disturb = (a) => {
+    if (!ArrayBuffer.isView(a)) return;
+    const buffer = a.buffer;
+    try {
+      if (buffer.resizable) buffer.resize(int(2) ? 0 : buffer.maxByteLength);
+      else if (buffer.growable) buffer.grow(buffer.maxByteLength);
+      else structuredClone(buffer, { transfer: [buffer] });
+    } catch {
+      // untransferable (in use by an async step), or already detached
+    }
+  };
+  // User code that runs inside a step: steps again, or disturbs the step's memory.
+  const meddlingRate = () => () => {
+    const what = int(3);
+    if (what === 0)
+      optimizer?.apply(
+        variables.map((v) => new v.value.constructor(v.value.length)),
+        variables,
+      );
+    else if (what === 1 && variables.length) disturb(pick(variables).value);
+    else
+      optimizer
+        ?.applyAsync(
+          variables.map((v) => new v.value.constructor(v.value.length)),
+          variables,
+        )
+        .catch(settle);
+    return 0.1;
+  };
+  const pending = [];
+  const settle = (e) => {
+    if (!(e instanceof Error)) findings.push(`async: rejected with a non-Error: ${String(e)}`);
+    else if (ENGINE_ERRORS.test(e.message) && !/proxy|user function/.test(e.message))
+      findings.push(`async: engine error instead of a message: ${e.message}`);
+  };
+
   const options = traced('options', () => {
     const o = {};
     for (const key of [
@@ -145,6 +208,7 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
       if (r() < 0.3) o[key] = r() < 0.6 ? pick(NUMBERS.concat([0.01, 0.9, 3])) : anyValue();
     }
     if (r() < 0.2) o.learningRate = new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 2, decayRate: 0.5 });
+    else if (r() < 0.1) o.learningRate = meddlingRate();
     return o;
   });
   const nativeArgs = traced('native.step arguments', () => {
@@ -181,6 +245,15 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
         maybe(() => variables.map((v) => (r() < 0.8 ? new v.value.constructor(v.value.length) : anyValue()))),
         r() < 0.8 ? variables : anyValue(),
       ),
+    () => {
+      const grads = maybe(() => variables.map((v) => (r() < 0.8 ? new v.value.constructor(v.value.length) : anyValue())));
+      const step = optimizer?.applyAsync(sneakyList(grads), r() < 0.8 ? sneakyList(variables) : anyValue());
+      if (step) pending.push(step.catch(settle));
+      if (r() < 0.5) disturb(pick([...(Array.isArray(grads) ? grads : []), ...variables.map((v) => v.value), null]));
+      if (r() < 0.3 && optimizer)
+        new SGD().applyAsync([new Float32Array(variables[0]?.value.length ?? 1)], variables.slice(0, 1)).catch(settle);
+    },
+    () => optimizer?.apply(sneakyList(variables.map((v) => new v.value.constructor(v.value.length))), sneakyList(variables)),
     () => optimizer?.applyGradients(maybe(() => variables.map((v) => [r() < 0.8 ? floatArray(v.value.length) : anyValue(), v]))),
     () => optimizer?.build(maybe(() => variables)),
     () => optimizer?.excludeFromWeightDecay(maybe(() => ({ varNames: [pick(['bias', '[', '.*'])], variables: variables.slice(0, 1) }))),
@@ -218,6 +291,8 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     'new Variable',
     'new SGD',
     'apply',
+    'applyAsync (memory disturbed meanwhile)',
+    'apply (lists behind a Proxy)',
     'applyGradients',
     'build',
     'excludeFromWeightDecay',
@@ -232,7 +307,6 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
     'setIsa',
     'setNumThreads',
   ];
-  const findings = [];
   const threads = numThreads();
   for (let i = 0; i < count; ++i) {
     const which = int(targets.length);
@@ -246,12 +320,13 @@ export function runCases(seed, count, { trace = false, globals = true } = {}) {
       }
     }
   }
+  await Promise.allSettled(pending);
   setIsa(isa().available.at(-1));
   if (globals) setNumThreads(threads);
   return findings;
 }
 
-function main() {
+async function main() {
   const args = process.argv.slice(2);
   const flag = (name, fallback) => {
     const i = args.indexOf(`--${name}`);
@@ -260,7 +335,7 @@ function main() {
   const seed = flag('seed', 1);
   const cases = flag('cases', 2000);
   if (args.includes('--child')) {
-    const findings = runCases(seed, cases, { trace: args.includes('--trace') });
+    const findings = await runCases(seed, cases, { trace: args.includes('--trace') });
     for (const f of findings) console.log(`finding (seed ${seed}): ${f}`);
     console.log(`seed ${seed}: ${cases} cases, ${findings.length} findings`);
     process.exit(findings.length ? 1 : 0);

@@ -45,9 +45,16 @@ for (const name of isa().available) {
 }
 const variants = new Set(results.values());
 
-// Async steps, and the native layer refusing bad input.
-const v = new Variable(new Float32Array(100_003));
-await Promise.all([1, 2, 3].map(() => new SGD({ momentum: 0.9 }).applyAsync([new Float32Array(100_003).fill(1)], [v])));
+// Async steps (three optimizers at once, each on its own variable; a fourth on the same
+// memory is refused), and the native layer refusing bad input.
+const own = [1, 2, 3].map(() => new Variable(new Float32Array(100_003)));
+const steps = own.map((v) => new SGD({ momentum: 0.9 }).applyAsync([new Float32Array(100_003).fill(1)], [v]));
+const racing = new SGD().applyAsync([new Float32Array(100_003).fill(1)], [own[0]]).then(
+  () => false,
+  (e) => /async step still running/.test(e.message),
+);
+await Promise.all(steps);
+if (!(await racing)) throw new Error('a second step on memory in flight was not refused');
 let refused = 0;
 const scalars = (n) => new Float64Array(backend.layout.length(n));
 for (const args of [

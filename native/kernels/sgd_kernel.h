@@ -15,12 +15,95 @@
 namespace sgd {
 namespace SGD_ISA {
 
+// How a step's branches are decided: at run time from the scalars (Generic), or fixed at
+// compile time (Fixed) for the common update steps, so that the compiler drops every
+// branch the step does not take. The arithmetic below is written once for both.
+struct Generic {
+  template <class T>
+  static bool has_grad(const Tensor<T>& t) {
+    return t.grad != nullptr;
+  }
+  template <class T>
+  static bool accumulate(const Scalars<T>& s) {
+    return s.mode == Mode::kAccumulate;
+  }
+  template <class T>
+  static bool unscale(const Scalars<T>& s) {
+    return s.unscale;
+  }
+  template <class T>
+  static bool average(const Scalars<T>& s) {
+    return s.average;
+  }
+  template <class T>
+  static Clip clip(const Scalars<T>& s) {
+    return s.clip;
+  }
+  template <class T>
+  static bool momentum(const Scalars<T>& s) {
+    return s.momentum_on;
+  }
+  template <class T>
+  static bool nesterov(const Scalars<T>& s) {
+    return s.nesterov;
+  }
+  template <class T>
+  static bool decay(const Tensor<T>& t) {
+    return t.decay;
+  }
+  template <class T>
+  static bool ema(const Scalars<T>& s) {
+    return s.ema;
+  }
+};
+
+// An update step of a tensor with a gradient, no loss scaling and no accumulation.
+template <Clip kClip, bool kMomentum, bool kNesterov, bool kDecay, bool kEma>
+struct Fixed {
+  template <class T>
+  static constexpr bool has_grad(const Tensor<T>&) {
+    return true;
+  }
+  template <class T>
+  static constexpr bool accumulate(const Scalars<T>&) {
+    return false;
+  }
+  template <class T>
+  static constexpr bool unscale(const Scalars<T>&) {
+    return false;
+  }
+  template <class T>
+  static constexpr bool average(const Scalars<T>&) {
+    return false;
+  }
+  template <class T>
+  static constexpr Clip clip(const Scalars<T>&) {
+    return kClip;
+  }
+  template <class T>
+  static constexpr bool momentum(const Scalars<T>&) {
+    return kMomentum;
+  }
+  template <class T>
+  static constexpr bool nesterov(const Scalars<T>&) {
+    return kNesterov;
+  }
+  template <class T>
+  static constexpr bool decay(const Tensor<T>&) {
+    return kDecay;
+  }
+  template <class T>
+  static constexpr bool ema(const Scalars<T>&) {
+    return kEma;
+  }
+};
+
 // The gradient as clipping sees it: unscaled, then averaged with the accumulator.
-template <class V, class T>
+template <class V, class K = Generic, class T>
 static inline V pre_clip_gradient(const Tensor<T>& t, const Scalars<T>& s, std::size_t i) {
   V g = V::load(t.grad + i);
-  if (s.unscale) g = g / V::set1(s.loss_scale);
-  if (s.average) g = (g + V::load(t.accumulator + i)) / V::set1(s.accum_steps);
+  if (K::unscale(s)) g = g / V::set1(s.loss_scale);
+  if (K::average(s)) g = (g + V::load(t.accumulator + i)) / V::set1(s.accum_steps);
   return g;
 }
 
@@ -61,19 +144,19 @@ static T sumsq_pairwise(const Tensor<T>& t, const Scalars<T>& s, std::size_t off
 }
 
 // Every elementwise stage of one call for lanes [i, i + V::lanes).
-template <class V, class T>
+template <class V, class K, class T>
 static inline void step_lanes(const Tensor<T>& t, const Scalars<T>& s, std::size_t i) {
   V w = V::load(t.var + i);
   bool write_var = false;
-  if (t.grad != nullptr) {
-    if (s.mode == Mode::kAccumulate) {
+  if (K::has_grad(t)) {
+    if (K::accumulate(s)) {
       V g = V::load(t.grad + i);
-      if (s.unscale) g = g / V::set1(s.loss_scale);
+      if (K::unscale(s)) g = g / V::set1(s.loss_scale);
       V::store(t.accumulator + i, g + V::load(t.accumulator + i));
     } else {
-      V g = pre_clip_gradient<V>(t, s, i);
-      if (s.average) V::store(t.accumulator + i, V::set1(T(0)));
-      switch (s.clip) {
+      V g = pre_clip_gradient<V, K>(t, s, i);
+      if (K::average(s)) V::store(t.accumulator + i, V::set1(T(0)));
+      switch (K::clip(s)) {
         case Clip::kValue: {
           // numpy clip: NaN stays NaN, -0.0 stays -0.0 (explicit, not min/max).
           const V hi = V::set1(s.clip_value);
@@ -91,23 +174,23 @@ static inline void step_lanes(const Tensor<T>& t, const Scalars<T>& s, std::size
         case Clip::kNone:
           break;
       }
-      if (t.decay) w = w - (w * V::set1(s.weight_decay)) * V::set1(t.decay_lr);
+      if (K::decay(t)) w = w - (w * V::set1(s.weight_decay)) * V::set1(t.decay_lr);
       const V lr = V::set1(s.lr);
-      if (s.momentum_on) {
+      if (K::momentum(s)) {
         const V mu = V::set1(s.momentum);
         const V m = V::load(t.momentum + i) * mu - g * lr;
         V::store(t.momentum + i, m);
-        w = s.nesterov ? w + (m * mu - g * lr) : w + m;
+        w = K::nesterov(s) ? w + (m * mu - g * lr) : w + m;
       } else {
         w = w - g * lr;
       }
       write_var = true;
     }
-  } else if (s.mode == Mode::kUpdate && s.average) {
+  } else if (!K::accumulate(s) && K::average(s)) {
     // Keras zeroes every accumulator at an update step, even without a gradient.
     V::store(t.accumulator + i, V::set1(T(0)));
   }
-  if (s.ema) {
+  if (K::ema(s)) {
     const V a = V::set1(s.ema_e) * V::load(t.average + i) + V::set1(s.ema_one_minus_e) * w;
     V::store(t.average + i, a);
     if (s.overwrite) {
@@ -118,12 +201,46 @@ static inline void step_lanes(const Tensor<T>& t, const Scalars<T>& s, std::size
   if (write_var) V::store(t.var + i, w);
 }
 
-template <class T>
-static void step_range(const Tensor<T>& t, const Scalars<T>& s, std::size_t begin, std::size_t end) {
+template <class K, class T>
+static void run_range(const Tensor<T>& t, const Scalars<T>& s, std::size_t begin, std::size_t end) {
   using V = Vec<T>;
   std::size_t i = begin;
-  for (; i + V::lanes <= end; i += V::lanes) step_lanes<V>(t, s, i);
-  for (; i < end; ++i) step_lanes<One<T>>(t, s, i);
+  for (; i + V::lanes <= end; i += V::lanes) step_lanes<V, K>(t, s, i);
+  for (; i < end; ++i) step_lanes<One<T>, K>(t, s, i);
+}
+
+// The common update steps, each compiled with its branches fixed (36 kinds per dtype).
+template <class T, Clip kClip, bool kMomentum, bool kNesterov, bool kDecay>
+static void fixed_ema(const Tensor<T>& t, const Scalars<T>& s, std::size_t b, std::size_t e) {
+  if (s.ema)
+    run_range<Fixed<kClip, kMomentum, kNesterov, kDecay, true>>(t, s, b, e);
+  else
+    run_range<Fixed<kClip, kMomentum, kNesterov, kDecay, false>>(t, s, b, e);
+}
+template <class T, Clip kClip, bool kMomentum, bool kNesterov>
+static void fixed_decay(const Tensor<T>& t, const Scalars<T>& s, std::size_t b, std::size_t e) {
+  if (t.decay)
+    fixed_ema<T, kClip, kMomentum, kNesterov, true>(t, s, b, e);
+  else
+    fixed_ema<T, kClip, kMomentum, kNesterov, false>(t, s, b, e);
+}
+template <class T, Clip kClip>
+static void fixed_momentum(const Tensor<T>& t, const Scalars<T>& s, std::size_t b, std::size_t e) {
+  if (!s.momentum_on)
+    fixed_decay<T, kClip, false, false>(t, s, b, e);
+  else if (s.nesterov)
+    fixed_decay<T, kClip, true, true>(t, s, b, e);
+  else
+    fixed_decay<T, kClip, true, false>(t, s, b, e);
+}
+
+template <class T>
+static void step_range(const Tensor<T>& t, const Scalars<T>& s, std::size_t begin, std::size_t end) {
+  const bool common = t.grad != nullptr && s.mode == Mode::kUpdate && !s.unscale && !s.average;
+  if (common && s.clip == Clip::kNone) return fixed_momentum<T, Clip::kNone>(t, s, begin, end);
+  if (common && s.clip == Clip::kNorm) return fixed_momentum<T, Clip::kNorm>(t, s, begin, end);
+  if (common && s.clip == Clip::kGlobalNorm) return fixed_momentum<T, Clip::kGlobalNorm>(t, s, begin, end);
+  run_range<Generic>(t, s, begin, end);  // accumulation, loss scaling, clipvalue, no gradient
 }
 
 static float sumsq_f32(const Tensor<float>& t, const Scalars<float>& s, std::size_t b, std::size_t n) {
