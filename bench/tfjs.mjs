@@ -195,7 +195,7 @@ for (const backend of BACKENDS) {
 }
 
 const md = [
-  `# sgd-native/tfjs benchmark\n\n\`npm run bench\` (tfjs section; alone: \`node bench/tfjs.mjs\`) on ${env}, ${new Date().toISOString().slice(0, 10)}. Medians, milliseconds.\n`,
+  `# sgd-native/tfjs benchmark\n\n\`npm run bench\` (tfjs section; alone: \`npm run bench:tfjs\`) on ${env}, ${new Date().toISOString().slice(0, 10)}. Medians, milliseconds.\n`,
   '## The optimizer part alone (applyGradients, momentum 0.9, fixed gradients)\n',
   '"sgd-native alone" is the same native call on the arrays the adapter passes it; "adapter over sgd-native alone" is measured paired (the two alternating a few calls at a time), the other columns in rounds.\n',
   '| backend | model | parameters | tf.train.momentum | adapter | copy path | sgd-native alone | adapter vs tf.train.momentum | adapter over sgd-native alone |',
