@@ -3,9 +3,10 @@
 // Every number is the median of repeated samples after a warm-up; ratios, not absolute
 // times, are what compare across machines. Writes bench/results.md and bench/chart.svg.
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { SGD, Variable, isa, numThreads, setNumThreads } from '../dist/index.mjs';
+import { SGD, Variable, backend, isa, numThreads, setNumThreads } from '../dist/index.mjs';
 import { modelRows } from './models.mjs';
 
 const QUICK = process.argv.includes('--quick'); // smaller sizes, for a fast look
@@ -154,6 +155,33 @@ for (const n of SIZES) {
   );
 }
 
+// The three backends on the same float32 momentum step, one thread (wasm and js have one),
+// through the public API: the wasm and js backends against the native one and the plain loop.
+// Measured first, before the other sections' work (large arrays, other dtypes) can change
+// what the JIT makes of the js backend.
+const { availableBackends, useBackend } = createRequire(import.meta.url)('../dist/load.js');
+const BACKENDS = availableBackends();
+const backendRows = [];
+const startBackend = backend().active;
+for (const n of SIZES.filter((x) => x <= 1e7)) {
+  const row = { n };
+  for (const b of BACKENDS) {
+    useBackend(b);
+    row[b] = sgdStep([n], Float32Array, VARIANTS.momentum, 1);
+  }
+  backendRows.push(row);
+}
+useBackend(startBackend);
+const speedup = (r, slow, fast) => (r[slow] && r[fast] ? fmt(r[slow] / r[fast], 2) : '-');
+log('\nBackends, float32 momentum, one thread (ns per element; wasm x js = times faster than js; js / loop = times the plain JS loop)');
+log(`size        ${BACKENDS.map((b) => b.padStart(8)).join('')}  JS loop   wasm x js   js / loop   native x wasm`);
+for (const r of backendRows) {
+  const loop = baseline[r.n].js;
+  log(
+    `${String(r.n).padEnd(10)}  ${BACKENDS.map((b) => fmt(ns(r[b], r.n)).padStart(8)).join('')}  ${fmt(ns(loop, r.n)).padStart(7)}  ${speedup(r, 'js', 'wasm').padStart(10)}  ${fmt(r.js / loop, 2).padStart(10)}  ${speedup(r, 'wasm', 'native').padStart(14)}`,
+  );
+}
+
 const rows = [];
 for (const dtype of ['float32', 'float64']) {
   const Type = dtype === 'float32' ? Float32Array : Float64Array;
@@ -275,6 +303,19 @@ for (const w of workloads) {
     `| ${w.name} | ${w.total} | ${w.tensors} | ${w.threads} | ${fmt(w.many * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.one * 1e3)} | ${Number.isNaN(w.one) ? '-' : fmt(w.many / w.one, 2)} |`,
   );
 }
+md.push(
+  `\n## Backends (float32 momentum, one thread, ns per element)\n\nThe same step on each backend (\`SGD_NATIVE_BACKEND\`), all with the same bits. "wasm x js": times faster than the js backend; "js / loop": the js backend's time over the plain JS momentum loop above.\n`,
+);
+md.push(
+  `| size | ${BACKENDS.join(' | ')} | plain JS loop | wasm x js | js / loop | native x wasm |\n|${'---|'.repeat(BACKENDS.length + 5)}`,
+);
+for (const r of backendRows) {
+  const loop = baseline[r.n].js;
+  md.push(
+    `| ${r.n.toExponential(0)} | ${BACKENDS.map((b) => fmt(ns(r[b], r.n))).join(' | ')} | ${fmt(ns(loop, r.n))} | ${speedup(r, 'js', 'wasm')} | ${fmt(r.js / loop, 2)} | ${speedup(r, 'wasm', 'native')} |`,
+  );
+}
+
 md.push(
   '\n## Model steps (momentum 0.9, µs per step; x C and x JS loop: sgd-native time divided by theirs, lower is better)\n\n| dtype | model | threads | sgd-native | C reference | plain JS loop | x C | x JS loop |\n|---|---|---|---|---|---|---|---|',
 );

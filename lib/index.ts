@@ -5,5 +5,5 @@ export type { SGDOptions, LearningRate } from './config.js';
 export { Variable } from './variable.js';
 export type { VariableOptions } from './variable.js';
 export * as schedules from './schedules.js';
-export { isa, numThreads, setIsa, setNumThreads } from './runtime.js';
+export { backendInfo as backend, isa, numThreads, setIsa, setNumThreads } from './runtime.js';
 export type { FloatArray } from './native.js';

@@ -1,8 +1,14 @@
-// Loads the backend the optimizer uses: the one place it comes from.
+// Loads the backend the optimizer uses in Node, Bun and Deno: the one place it comes
+// from. Native first, then WebAssembly, then JavaScript (lib/choose.ts); all three give
+// the same bits.
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { markAsUntransferable } from 'node:worker_threads';
+import { jsBackend } from './backend-js.js';
+import { wasmBackend, WASM_FILE } from './backend-wasm.js';
+import { choose } from './choose.js';
 import { bufferOf, isShared } from './memory.js';
-import { scalarLayout, type Backend, type LoadedBackend } from './native.js';
+import type { Backend, LoadedBackend } from './native.js';
 
 const root = path.join(__dirname, '..');
 
@@ -18,7 +24,8 @@ function loadNative(): Backend {
   try {
     return gypBuild(root);
   } catch (e) {
-    if (/SGD_NATIVE_ISA/.test(String((e as Error).message))) throw e;
+    if (/SGD_NATIVE_ISA/.test(String((e as Error).message))) Object.assign(e as Error, { fatal: true });
+    if ((e as { fatal?: boolean }).fatal) throw e;
     const target = `${process.platform}-${process.arch}`;
     const where = [
       process.env.PREBUILDS_ONLY ? null : path.join(root, 'build', 'Release', '*.node'),
@@ -63,10 +70,19 @@ function withPinnedAsyncMemory(impl: Backend): Backend {
   };
 }
 
-function load(): LoadedBackend {
-  const impl = withPinnedAsyncMemory(loadNative());
-  return { name: 'native', impl, layout: scalarLayout(impl.scalarLayout, 'native') };
-}
+const chooser = choose(
+  [
+    { name: 'native', load: () => withPinnedAsyncMemory(loadNative()) },
+    { name: 'wasm', load: () => wasmBackend(readFileSync(path.join(root, WASM_FILE))) },
+    { name: 'js', load: () => jsBackend },
+  ],
+  process.env.SGD_NATIVE_BACKEND,
+  (message) => process.emitWarning(message, { code: 'SGD_NATIVE_FALLBACK' }),
+);
 
 /** The backend every optimizer in this thread uses. */
-export const backend: LoadedBackend = load();
+export const backend: LoadedBackend = chooser.backend;
+/** Backends that load here, in order of preference. */
+export const availableBackends = chooser.available;
+/** Test hook: run everything on another backend from now on (SGD_NATIVE_BACKEND is the public way). */
+export const useBackend = chooser.use;

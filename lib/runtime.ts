@@ -1,5 +1,10 @@
 // Process-level controls of the backend.
-import { backend } from './load.js';
+import { availableBackends, backend } from './load.js';
+
+/** The backend in use (`native`, `wasm` or `js`) and every one that loads here (SGD_NATIVE_BACKEND picks at load). */
+export function backendInfo(): { active: string; available: string[] } {
+  return { active: backend.name, available: availableBackends() };
+}
 
 /** The instruction set in use and every one this machine can run (SGD_NATIVE_ISA picks at load). */
 export function isa(): { active: string; available: string[] } {

@@ -241,7 +241,8 @@ export class SGD {
       this.#inStep = true;
       try {
         if (!this.#prepare(grads, variables)) return;
-        checkFixedMemory(this.#call.grads, this.#call.vars); // it runs off this thread
+        // It runs off this thread, on every built variable (not only the call's).
+        checkFixedMemory(this.#call.grads, this.#builtList() ?? this.#call.vars);
         // Lists of its own: the backend holds them until the step is done.
         step = this.#launch(backend.impl.stepAsync, newStepLists);
       } finally {

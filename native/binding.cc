@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dispatch.h"
+#include "fill_scalars.h"
 #include "memory.h"
 #include "pool.h"
 #include "scalars.h"
@@ -80,26 +81,6 @@ void* matching(const Napi::CallbackInfo& info, Napi::Array list, uint32_t i, con
                             "] must be a typed array of its variable's type");
 }
 
-template <class T>
-void fill_scalars(sgd::Scalars<T>& s, const double* x) {
-  using namespace sgd::scalar;
-  s.mode = x[mode] == 1 ? sgd::Mode::kAccumulate : sgd::Mode::kUpdate;
-  s.unscale = !std::isnan(x[lossScale]);
-  s.loss_scale = static_cast<T>(x[lossScale]);
-  s.average = x[accumSteps] != 0;
-  s.accum_steps = static_cast<T>(x[accumSteps]);
-  s.clip = static_cast<sgd::Clip>(static_cast<int>(x[clip]));
-  s.clip_value = static_cast<T>(x[clipValue]);
-  s.lr = static_cast<T>(x[lr]);
-  s.momentum = static_cast<T>(x[momentum]);
-  s.nesterov = x[nesterov] != 0;
-  s.weight_decay = static_cast<T>(x[weightDecay]);
-  s.ema = x[ema] != 0;
-  s.ema_e = static_cast<T>(x[emaE]);
-  s.ema_one_minus_e = T(1) - s.ema_e;
-  s.overwrite = x[overwrite] != 0;
-}
-
 // Reads the arguments of step()/stepAsync() into `st`, checking everything memory
 // safety depends on: types, lengths, which state lists the scalars need.
 // step(variables, grads, momentums|null, averages|null, accumulators|null, scalars: Float64Array)
@@ -127,8 +108,8 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
   if (x[scalar::ema] != 0 && avgs.IsEmpty()) fail_type(env, "step(): EMA needs `averages`");
 
   st.clear();
-  fill_scalars(st.s32, x);
-  fill_scalars(st.s64, x);
+  sgd::fill_scalars(st.s32, x);
+  sgd::fill_scalars(st.s64, x);
   // The momentum slot exists exactly when momentum != 0 (even one that rounds to 0 in float32).
   st.s32.momentum_on = st.s64.momentum_on = !moms.IsEmpty();
   st.clip_value = x[scalar::clipValue];

@@ -29,6 +29,11 @@ describe('async steps and the memory they use', () => {
     expect(opt.built).toBe(false);
     opt.apply([filled(4, 1)], [w]); // a synchronous step may use it
     expect(w.value[0]).toBe(-0.009999999776482582);
+    // Every built variable is in an async step (EMA averages them all), not only the call's.
+    const fixed = new Variable(filled(4, 0), { name: 'fixed' });
+    const both = new SGD({ useEma: true });
+    both.apply([filled(4, 1), filled(4, 1)], [w, fixed]);
+    await expect(both.applyAsync([filled(4, 1)], [fixed])).rejects.toThrow(/\('w'\) is on a resizable ArrayBuffer/);
     const shared = new Variable(new Float32Array(new SharedArrayBuffer(16, { maxByteLength: 64 })), { name: 's' });
     await new SGD().applyAsync([filled(4, 1)], [shared]); // growable shared memory only grows: fine
   });

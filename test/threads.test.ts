@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SGD, Variable, numThreads, setNumThreads } from '../lib/index.js';
+import { backend } from '../lib/load.js';
 const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
 
 const f = Math.fround;
@@ -99,7 +100,8 @@ describe('applyAsync', () => {
     asyncVars.forEach((v, i) => expect(Buffer.from(v.value.buffer).equals(Buffer.from(syncVars[i].value.buffer))).toBe(true));
   });
 
-  it('keeps the event loop free during a long step', async () => {
+  // The wasm and js backends run a step on the calling thread (their stepAsync settles at once).
+  it.runIf(backend.name === 'native')('keeps the event loop free during a long step', async () => {
     const n = 20_000_000;
     const v = new Variable(new Float32Array(n));
     const opt = new SGD({ momentum: 0.9, useEma: true });
@@ -162,7 +164,9 @@ describe('no waste per step', () => {
     attempt();`;
 
   // Not under sanitizers: an instrumented runtime is not the one users run.
-  it.runIf(!process.env.SGD_TEST_NO_SPAWN && !process.env.SGD_TEST_SANITIZER)(
+  // native only: the js backend still allocates a few objects per step when clipping by norm
+  // (see the README's backend section); the wasm backend makes views to copy through.
+  it.runIf(backend.name === 'native' && !process.env.SGD_TEST_NO_SPAWN && !process.env.SGD_TEST_SANITIZER)(
     '100000 small synchronous steps allocate nothing the GC has to collect',
     () => {
       const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: path.join(__dirname, '..') }).toString();

@@ -14,5 +14,5 @@ preload="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
 # Node's own allocations at exit are not ours: leak checking is off; every other report aborts.
 SGD_TEST_SANITIZER=1 LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  npx vitest run
+  npx vitest run --project native
 echo "asan+ubsan: no reports"

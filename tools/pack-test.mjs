@@ -1,12 +1,13 @@
 // Packs the package, installs the tarball into an empty project with no C/C++ compiler
 // (nor make, nor python) on PATH, and runs a step from it through require() and import.
-// Proves that what ships loads from its prebuilt binary. Needs `npm run prebuilds:x64` first.
+// Proves that what ships loads from its prebuilt binary, and, with the binary removed, from
+// its WebAssembly build. Needs `npm run prebuilds:x64` first.
 //
 //   node tools/pack-test.mjs --node=PATH   the project is run by another Node: PATH is a `node`
 //     command, e.g. Windows Node under Wine (tools/win32-run.sh --wrapper; needs the win32 prebuild).
 //     npm (this Node) installs with --ignore-scripts, then that Node makes the check the install
 //     script makes before it would compile (node-gyp-build-test): the prebuild must load.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -80,6 +81,23 @@ try {
   if (kc !== '30' || ke !== '30') throw new Error(`sgd-native/keras from the tarball: ${kc} / ${ke}`);
   if (existsSync(path.join(app, 'node_modules', 'sgd-native', 'build'))) throw new Error('a compiler ran: build/ exists');
   console.log(`installed without a compiler and stepped: ${a}, ${b}`);
+
+  // No prebuild for this platform either (as on Alpine, FreeBSD, Windows on ARM): the shipped
+  // WebAssembly build takes over, with the same results and one warning saying why.
+  rmSync(path.join(app, 'node_modules', 'sgd-native', 'prebuilds'), { recursive: true, force: true });
+  const fallback = spawnSync('node', ['-e', cjs], { cwd: app, env, encoding: 'utf8' });
+  const c = fallback.stdout.trim();
+  const d = run('node', ['--input-type=module', '-e', esm], { cwd: app, env, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const warnings = fallback.stderr.match(/SGD_NATIVE_FALLBACK/g) ?? [];
+  if (
+    fallback.status !== 0 ||
+    c !== JSON.stringify({ w: [0.5, 2.5], isa: 'wasm-simd128', platform }) ||
+    d !== '0.75' ||
+    warnings.length !== 1
+  ) {
+    throw new Error(`without a binary: exit ${fallback.status}, ${c} / ${d}\n${fallback.stderr}`);
+  }
+  console.log(`without a native binary: the wasm backend, one warning, same results: ${c}, ${d}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -252,7 +252,7 @@ async function runFile(file) {
   const resolve = Module._resolveFilename;
   Module._resolveFilename = function (request, parent, ...rest) {
     if (request === 'vitest') return __filename;
-    const lib = /^\.\.\/lib\/(\w+)\.js$/.exec(request);
+    const lib = /^\.\.\/lib\/([\w-]+)\.js$/.exec(request);
     if (lib && parent?.filename?.startsWith(path.dirname(file))) {
       return resolve.call(this, path.join(root, 'dist', `${lib[1]}.js`), parent, ...rest);
     }

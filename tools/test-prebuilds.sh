@@ -17,16 +17,16 @@ trap 'rm -rf "$digests"' EXIT
 node_bin=$(command -v node)
 
 echo "== x64 prebuild, native CPU"
-PREBUILDS_ONLY=1 SGD_GOLDEN_DIGEST="$digests/x64-native" npx vitest run
+PREBUILDS_ONLY=1 SGD_GOLDEN_DIGEST="$digests/x64-native" npx vitest run --project native
 
 for cpu in Haswell qemu64; do
   echo "== x64 prebuild under qemu -cpu $cpu"
   SGD_TEST_NO_SPAWN=1 PREBUILDS_ONLY=1 SGD_GOLDEN_DIGEST="$digests/x64-$cpu" \
-    qemu-x86_64-static -cpu "$cpu" "$node_bin" node_modules/vitest/vitest.mjs run --pool=threads 2> >(grep -v "TCG doesn't support" >&2)
+    qemu-x86_64-static -cpu "$cpu" "$node_bin" node_modules/vitest/vitest.mjs run --project native --pool=threads 2> >(grep -v "TCG doesn't support" >&2)
 done
 
 echo "== arm64 prebuild under qemu (arm64 Node)"
-SGD_TEST_NO_SPAWN=1 SGD_GOLDEN_DIGEST="$digests/arm64" tools/arm64-run.sh node_modules/.bin/vitest run --pool=threads
+SGD_TEST_NO_SPAWN=1 SGD_GOLDEN_DIGEST="$digests/arm64" tools/arm64-run.sh node_modules/.bin/vitest run --project native --pool=threads
 
 echo "== golden digests"
 for f in "$digests"/*; do echo "$(cat "$f")  $(basename "$f")"; done

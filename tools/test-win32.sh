@@ -25,7 +25,7 @@ cat >"$out/tsconfig.json" <<'JSON'
 }
 JSON
 npx tsc -p "$out/tsconfig.json"
-cp -r test/fixtures test/conformance "$out/"
+cp -r test/fixtures test/conformance test/golden-replay.cjs "$out/"
 files=$(cd "$out" && ls ./*.test.js)
 
 work=$(mktemp -d)

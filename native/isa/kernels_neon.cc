@@ -37,22 +37,7 @@ struct D2 {
   friend D2 operator/(D2 a, D2 b) { return {vdivq_f64(a.v, b.v)}; }
 };
 
-template <class T>
-struct Pick;
-template <>
-struct Pick<float> {
-  using V = Multi<F4, 2, float>;
-  using V8 = Multi<F4, 2, float>;
-};
-template <>
-struct Pick<double> {
-  using V = Multi<D2, 2, double>;
-  using V8 = Multi<D2, 4, double>;
-};
-template <class T>
-using Vec = typename Pick<T>::V;
-template <class T>
-using Vec8 = typename Pick<T>::V8;
+#include "vec128.h"
 
 }  // namespace neon
 }  // namespace sgd
