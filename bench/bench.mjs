@@ -380,3 +380,12 @@ series.forEach((s, i) => {
 svg.push('</svg>');
 writeFileSync(new URL('chart.svg', out), svg.join('\n'));
 log('\nwrote bench/results.md and bench/chart.svg');
+
+// The tfjs section (sgd-native/tfjs against tf.train.momentum, bench/tfjs.mjs) runs in a process of its own.
+const { spawnSync } = await import('node:child_process');
+const tfjsSection = spawnSync(
+  process.execPath,
+  ['--expose-gc', new URL('tfjs.mjs', import.meta.url).pathname, ...(QUICK ? ['--quick'] : [])],
+  { stdio: 'inherit' },
+);
+if (tfjsSection.status !== 0) process.exitCode = 1;
