@@ -6,7 +6,7 @@ import bytes from '../wasm/sgd.wasm';
 import { jsBackend } from './backend-js.js';
 import { wasmBackend } from './backend-wasm.js';
 import { choose } from './choose.js';
-import type { LoadedBackend } from './native.js';
+import type { Backend, LoadedBackend } from './native.js';
 
 const chooser = choose(
   [
@@ -23,3 +23,9 @@ export const backend: LoadedBackend = chooser.backend;
 export const availableBackends = chooser.available;
 /** Test hook: run everything on another backend from now on. */
 export const useBackend = chooser.use;
+/** No addon here: no small steps to take off it (see load.ts). */
+export const smallSteps: { backend: Backend | null; perTensor: number; busy(): boolean } = {
+  backend: null,
+  perTensor: 0,
+  busy: () => false,
+};

@@ -99,7 +99,7 @@ export const useBackend = chooser.use;
  * flight (its registry), or SharedArrayBuffer memory (sharing by real address). `perTensor`
  * is the line, in elements per tensor of the step; 0 turns the path off.
  */
-export const smallSteps = {
+export const smallSteps: { backend: Backend | null; perTensor: number; busy(): boolean } = {
   backend: sameOrder(chooser) ? jsBackend : null,
   perTensor: 96,
   /** Whether the addon has async steps of this thread in flight. */
