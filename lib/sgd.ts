@@ -47,7 +47,7 @@ export class SGD {
   #accumulators: Variable[] = [];
   #written = new WrittenMemory([]); // every array a step writes
   #elements = 0; // in all built variables
-  #sharedMemory = false; // a built variable is on a SharedArrayBuffer
+  #smallOk = false; // small steps may go to the js backend: float32 only (its float64 path is slower than the addon's), no shared memory
 
   readonly #plan = new StepPlan(backend.layout);
   // The call being stepped, and the lists of synchronous steps: fields, so a step allocates nothing.
@@ -387,7 +387,7 @@ export class SGD {
 
   /** Whether this synchronous step goes to the js backend (see smallSteps in load.ts). */
   #small(): boolean {
-    if (smallSteps.backend === null || backend.name !== 'native' || !this.#built || this.#sharedMemory || smallSteps.busy()) return false;
+    if (smallSteps.backend === null || backend.name !== 'native' || !this.#built || !this.#smallOk || smallSteps.busy()) return false;
     if (this.#elements > smallSteps.perTensor * this.#vars.length) return false;
     const clip = this.#plan.scalars[backend.layout.clip];
     if (clip === CLIP.norm || clip === CLIP.globalNorm) return false; // the js norm pass allocates
@@ -422,6 +422,6 @@ export class SGD {
     this.#vars.forEach((v, i) => this.#index.set(v, i));
     this.#written = new WrittenMemory([...this.#vars, ...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#elements = this.#vars.reduce((sum, v) => sum + v.size, 0);
-    this.#sharedMemory = this.#vars.some((v) => isShared(bufferOf(v.value)));
+    this.#smallOk = this.#vars.every((v) => v.dtype === 'float32' && !isShared(bufferOf(v.value)));
   }
 }
