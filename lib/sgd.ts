@@ -291,7 +291,7 @@ export class SGD {
 
   /**
    * Checks a call and decides the whole step before anything is written (into #call and
-   * the plan), building the optimizer on first use; false for `apply([])`, which does nothing.
+   * the plan); false for `apply([])`, which does nothing. #launch builds on first use.
    */
   #prepare(gradsArg: Gradient[], variablesArg: Variable[] | undefined): boolean {
     if (!Array.isArray(gradsArg)) throw invalid(TypeError, 'apply', 'grads', 'an array', gradsArg, { named: false });
