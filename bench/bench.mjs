@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { SGD, Variable, backend, isa, numThreads, setNumThreads } from '../dist/index.mjs';
+import { measure } from './measure.mjs';
 import { modelRows } from './models.mjs';
 
 const QUICK = process.argv.includes('--quick'); // smaller sizes, for a fast look
@@ -15,27 +16,6 @@ const MAX_F64 = 1e7; // float64 arrays of 1e8 take 2.4 GB per step
 const MAX_TFJS = 1e7; // the wasm heap is 32-bit
 const THREADS = [...new Set([1, Math.min(2, numThreads())])];
 const defaultThreads = numThreads();
-
-/** Median seconds per call of fn, over `samples` samples of a batch sized to ~minSample seconds. */
-function measure(fn, { samples = 7, minSample = 0.03 } = {}) {
-  fn();
-  let batch = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < batch; ++i) fn();
-    const s = (performance.now() - t) / 1000;
-    if (s >= minSample || batch >= 1 << 20) break;
-    batch *= s > 0 ? Math.min(16, Math.ceil((minSample / s) * 1.2)) : 16;
-  }
-  const times = [];
-  for (let r = 0; r < samples; ++r) {
-    const t = performance.now();
-    for (let i = 0; i < batch; ++i) fn();
-    times.push((performance.now() - t) / 1000 / batch);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
-}
 
 function filled(Type, n, value) {
   const a = new Type(n);

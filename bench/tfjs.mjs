@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { isa, numThreads } from '../dist/index.mjs';
+import { measure } from './measure.mjs';
 import { bindTfjs } from '../dist/tfjs.mjs';
 
 const QUICK = process.argv.includes('--quick');
@@ -21,24 +22,9 @@ const log = (...a) => console.log(...a);
 const gc = globalThis.gc ?? (() => {}); // node --expose-gc (npm run bench passes it)
 const fmt = (x, d = 3) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(d));
 
-/** Median milliseconds per call of a synchronous fn, over batches sized to ~minSample ms. */
+/** Median milliseconds per call of a synchronous fn, over batches sized to ~minSample ms (bench/measure.mjs). */
 function medianMs(fn, { samples = 9, minSample = 40 } = {}) {
-  fn();
-  let batch = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < batch; ++i) fn();
-    const ms = performance.now() - t;
-    if (ms >= minSample || batch >= 1 << 16) break;
-    batch *= ms > 0 ? Math.min(16, Math.ceil((minSample / ms) * 1.2)) : 16;
-  }
-  const times = [];
-  for (let s = 0; s < samples; ++s) {
-    const t = performance.now();
-    for (let i = 0; i < batch; ++i) fn();
-    times.push((performance.now() - t) / batch);
-  }
-  return median(times);
+  return measure(fn, { samples, minSample: minSample / 1000, maxBatch: 1 << 16 }) * 1000;
 }
 
 function median(values) {
