@@ -1,7 +1,7 @@
 // Checks of the lists one call passes (variables, gradients), before anything is written.
 import { invalid } from './checks.js';
 import { describe } from './python.js';
-import { bufferOf, DisjointArrays, firstOverlap, isShared } from './memory.js';
+import { bufferOf, byteLengthOf, byteOffsetOf, DisjointArrays, firstOverlap, isShared } from './memory.js';
 import type { FloatArray } from './native.js';
 import { Variable } from './variable.js';
 
@@ -22,7 +22,7 @@ export function readOnce<T>(list: readonly T[], into: T[]): T[] {
 
 /** A typed array whose buffer was detached (transferred) reads as empty. */
 export function detached(a: ArrayBufferView): boolean {
-  return a.byteLength === 0 && a.buffer.byteLength === 0 && a.byteOffset === 0;
+  return byteLengthOf(a) === 0 && bufferOf(a).byteLength === 0 && byteOffsetOf(a) === 0;
 }
 
 function shapeText(shape: readonly number[]): string {

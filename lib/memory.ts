@@ -15,8 +15,10 @@ const lengthGetter = getter('byteLength');
 
 /** The buffer a typed array really views. */
 export const bufferOf = (a: ArrayBufferView) => bufferGetter.call(a) as ArrayBufferLike;
-const start = (a: ArrayBufferView) => offsetGetter.call(a) as number;
-const byteLength = (a: ArrayBufferView) => lengthGetter.call(a) as number;
+export const byteOffsetOf = (a: ArrayBufferView) => offsetGetter.call(a) as number;
+export const byteLengthOf = (a: ArrayBufferView) => lengthGetter.call(a) as number;
+const start = byteOffsetOf;
+const byteLength = byteLengthOf;
 const end = (a: ArrayBufferView) => start(a) + byteLength(a);
 
 /** Whether a buffer is a SharedArrayBuffer (which exists only where the runtime allows it). */

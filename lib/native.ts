@@ -4,20 +4,20 @@
 
 export type FloatArray = Float32Array | Float64Array;
 
-/** The named entries of `scalars`, defined once in native/scalars.h (meanings there). */
+/** The named entries of `scalars` lib/ uses; their order and meanings are defined in native/scalars.h. */
 export const SCALAR_NAMES = [
-  'mode', // 0: update step, 1: accumulate only
-  'lossScale', // NaN: no loss scaling
-  'accumSteps', // steps to average the accumulators over on this update; 0: none
-  'clip', // CLIP below
+  'mode',
+  'lossScale',
+  'accumSteps',
+  'clip',
   'clipValue',
   'lr',
-  'momentum', // used when the momentum slot exists (exactly when momentum != 0)
+  'momentum',
   'nesterov',
   'weightDecay',
   'ema',
-  'emaE', // SPEC 7's e = (iterations != 0) * ema_momentum: the weight of the old average
-  'overwrite', // copy the new averages into the variables
+  'emaE',
+  'overwrite',
 ] as const;
 /** The per-tensor tails that follow the named entries, n values each, in this order. */
 export const PER_TENSOR = ['decayOn', 'decayLr'] as const;

@@ -439,17 +439,17 @@ describe('small steps', () => {
     () => {
       const js = countCalls();
       const line = smallSteps.perTensor;
-      const mixed = run();
-      expect(js.calls).toBeGreaterThan(0); // the small models took the js path
-      const calls = js.calls;
-      smallSteps.perTensor = 0; // every step through the addon
       try {
+        const mixed = run();
+        expect(js.calls).toBeGreaterThan(0); // the small models took the js path
+        const calls = js.calls;
+        smallSteps.perTensor = 0; // every step through the addon
         expect(run()).toEqual(mixed);
+        expect(js.calls).toBe(calls);
       } finally {
         smallSteps.perTensor = line;
+        js.restore();
       }
-      expect(js.calls).toBe(calls);
-      js.restore();
     },
   );
 

@@ -69,7 +69,7 @@ describe('StepPlan', () => {
     expect([1, 2, 5].map((raw) => plan(ema, { vars: ['w'], raw }).at('overwrite'))).toEqual([0, 1, 1]);
   });
 
-  it('a rate that throws leaves the step undecided (the caller has changed nothing yet)', () => {
+  it('reads the rate before it commits to a step: a rate that throws leaves the last plan in place', () => {
     const p = new StepPlan(layout);
     const input: StepInput<string> = {
       config: checkOptions({}, 'options'),
@@ -83,6 +83,9 @@ describe('StepPlan', () => {
         throw new Error('boom');
       },
     };
-    expect(() => p.decide(input)).toThrow('boom');
+    p.decide({ ...input, vars: ['a', 'b'], readLearningRate: () => 0.5 });
+    expect([p.size, p.callSize]).toEqual([2, 2]);
+    expect(() => p.decide({ ...input, vars: ['x', 'y', 'z'] })).toThrow('boom');
+    expect([p.size, p.callSize]).toEqual([2, 2]); // the size and order are the last step's
   });
 });
