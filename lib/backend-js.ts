@@ -6,7 +6,7 @@
 // In place on the caller's arrays; nothing is allocated per step. One thread: the native
 // backend's threads never change bits (fixed pieces), so there is nothing to reproduce.
 import { CLIP, PER_TENSOR, SCALAR_NAMES, type Backend, type FloatArray } from './native.js';
-import { checkStepArgs, isF64, onCallingThread } from './step-args.js';
+import { checkLengths, checkStepArgs, isF64, onCallingThread } from './step-args.js';
 
 type Round = (x: number) => number;
 const at = Object.fromEntries(SCALAR_NAMES.map((n, i) => [n, i])) as Record<(typeof SCALAR_NAMES)[number], number>;
@@ -226,12 +226,19 @@ function kernels(r: Round) {
 const k32 = kernels(Math.fround);
 const k64 = kernels((x) => x);
 
-const step: Backend['step'] = (variables, grads, momentums, averages, accumulators, scalars) => {
-  checkStepArgs(variables, grads, momentums, averages, accumulators, scalars);
+/** The step on checked arguments. */
+const run: Backend['step'] = (variables, grads, momentums, averages, accumulators, scalars) => {
   const n = variables.length;
   const momentumOn = momentums !== null && momentums !== undefined;
-  k32.h.fill(scalars, momentumOn);
-  k64.h.fill(scalars, momentumOn);
+  let hasF32 = false;
+  let hasF64 = false;
+  for (let i = 0; i < n; ++i) {
+    if (isF64(variables[i])) hasF64 = true;
+    else hasF32 = true;
+  }
+  if (hasF32) k32.h.fill(scalars, momentumOn);
+  if (hasF64) k64.h.fill(scalars, momentumOn);
+  const { clip, accumulate } = (hasF32 ? k32 : k64).h; // (the same in both dtypes)
   if (factors.length < n) {
     sums = new Float64Array(2 * n);
     factors = new Float64Array(2 * n);
@@ -241,8 +248,7 @@ const step: Backend['step'] = (variables, grads, momentums, averages, accumulato
     const lr = scalars[COUNT + n + i];
     decayLrs[i] = isF64(variables[i]) ? lr : Math.fround(lr);
   }
-  const clip = k64.h.clip;
-  if (!k64.h.accumulate && (clip === CLIP.norm || clip === CLIP.globalNorm)) {
+  if (!accumulate && (clip === CLIP.norm || clip === CLIP.globalNorm)) {
     let count = 0;
     let anyF64 = false;
     for (let i = 0; i < n; ++i) {
@@ -269,6 +275,20 @@ const step: Backend['step'] = (variables, grads, momentums, averages, accumulato
       scalars[COUNT + i] !== 0,
     );
   }
+};
+
+const step: Backend['step'] = (...args) => {
+  checkStepArgs(...args);
+  run(...args);
+};
+
+/**
+ * step() for the lists lib/sgd.ts builds itself (their types are right by construction):
+ * only the lengths, which a detached or resized buffer changes, are checked again.
+ */
+export const stepOwnLists: Backend['step'] = (...args) => {
+  checkLengths(...args);
+  run(...args);
 };
 
 /** The js backend (one thread: see onCallingThread). */

@@ -15,7 +15,7 @@ export function snapshot<T>(list: T): T {
 /** `list` copied into `into` (reused: no allocation per step), each element read once. */
 export function readOnce<T>(list: readonly T[], into: T[]): T[] {
   const n = list.length;
-  into.length = n;
+  if (into.length !== n) into.length = n; // (setting it is a runtime call: only when it changes)
   for (let i = 0; i < n; ++i) into[i] = list[i];
   return into;
 }
@@ -49,12 +49,17 @@ export function checkVariableList(variables: unknown, arg: string): asserts vari
   }
 }
 
-/** checkVariableList, skipped without allocating for the list the optimizer is built on (none resized): the common case. */
-export function checkVariables(variables: unknown, arg: string, built: readonly Variable[] | null): asserts variables is Variable[] {
+/** Whether `variables` is the list the optimizer is built on, in its order, none resized: the common case. */
+function isBuiltList(variables: unknown, built: readonly Variable[] | null): boolean {
   let same = built !== null && Array.isArray(variables) && variables.length === built.length;
   for (let i = 0; same && i < built!.length; ++i)
     same = (variables as unknown[])[i] === built![i] && built![i].value.length === built![i].size;
-  if (!same) checkVariableList(variables, arg);
+  return same;
+}
+
+/** checkVariableList, skipped without allocating for the list the optimizer is built on. */
+export function checkVariables(variables: unknown, arg: string, built: readonly Variable[] | null): asserts variables is Variable[] {
+  if (!isBuiltList(variables, built)) checkVariableList(variables, arg);
 }
 
 /** The variables a call steps: `variables`, or without them every built variable (Keras's rules and texts). */
@@ -80,9 +85,14 @@ export function callVariables(
           `${built.length} trainable variables.`,
       );
     }
+    if (!isBuiltList(built, built)) checkVariableList(built, 'variables'); // says which one was resized or detached
     return built;
   }
-  checkVariables(variables, 'variables', built);
+  if (isBuiltList(variables, built)) {
+    if (variables.length !== grads.length) throw new RangeError(`apply: got ${grads.length} gradients for ${variables.length} variables`);
+    return built!; // the plan then knows the order without looking anything up
+  }
+  checkVariableList(variables, 'variables');
   if (variables.length !== grads.length) {
     throw new RangeError(`apply: got ${grads.length} gradients for ${variables.length} variables`);
   }
@@ -158,9 +168,9 @@ export class WrittenMemory {
     this.#arrays = new DisjointArrays(owners.map((v) => v.value));
   }
 
-  /** The variable or state array whose memory `a` shares, if any. */
-  owner(a: FloatArray): Variable | undefined {
-    const i = this.#arrays.overlapping(a);
+  /** The variable or state array whose memory `a` (on `buffer`) shares, if any. */
+  owner(a: FloatArray, buffer: ArrayBufferLike): Variable | undefined {
+    const i = this.#arrays.overlapping(a, buffer);
     return i < 0 ? undefined : this.#owners[i];
   }
 }
@@ -174,12 +184,15 @@ export interface CheckedGradients {
   converted: (FloatArray | null)[] | null;
   /** How many gradients are null or undefined. */
   missing: number;
+  /** Whether a gradient is on a SharedArrayBuffer. */
+  shared: boolean;
 }
 
 /** Checks every gradient of a call against its variable, into `out` (reused: no allocation per step). */
 export function checkGradients(grads: readonly Gradient[], vars: readonly Variable[], written: WrittenMemory, out: CheckedGradients): void {
   let converted: (FloatArray | null)[] | null = null;
   let present = 0;
+  let shared = false;
   for (let i = 0; i < grads.length; ++i) {
     const g = grads[i];
     if (g === null || g === undefined) continue;
@@ -195,8 +208,10 @@ export function checkGradients(grads: readonly Gradient[], vars: readonly Variab
           `operands could not be broadcast together with shapes ${shapeText(v.shape)} (${g.length},) `,
       );
     }
-    const owner = written.owner(g);
+    const buffer = bufferOf(g);
+    const owner = written.owner(g, buffer);
     if (owner) throw new RangeError(`grads[${i}] shares memory with '${owner.path}', which the step writes`);
+    shared ||= isShared(buffer);
     ++present;
     if (g.constructor !== v.value.constructor) {
       // Keras casts a gradient to its variable's dtype; this is the one copy a step may make.
@@ -207,6 +222,7 @@ export function checkGradients(grads: readonly Gradient[], vars: readonly Variab
   if (present === 0) throw new Error('No gradients provided for any variable.');
   out.converted = converted;
   out.missing = grads.length - present;
+  out.shared = shared;
 }
 
 /** applyGradients' [gradient, variable] pairs as the two lists apply() takes. */

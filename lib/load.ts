@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { markAsUntransferable } from 'node:worker_threads';
-import { jsBackend } from './backend-js.js';
+import { jsBackend, stepOwnLists } from './backend-js.js';
 import { wasmBackend, WASM_FILE } from './backend-wasm.js';
 import { choose } from './choose.js';
 import { bufferOf, isShared } from './memory.js';
@@ -99,9 +99,11 @@ export const useBackend = chooser.use;
  * flight (its registry), or SharedArrayBuffer memory (sharing by real address). `perTensor`
  * is the line, in elements per tensor of the step; 0 turns the path off.
  */
-export const smallSteps: { backend: Backend | null; perTensor: number; busy(): boolean } = {
+export const smallSteps: { backend: Backend | null; step: Backend['step']; perTensor: number; busy(): boolean } = {
   backend: sameOrder(chooser) ? jsBackend : null,
-  perTensor: 96,
+  /** The js backend's step for lists the optimizer built itself. */
+  step: stepOwnLists,
+  perTensor: 40,
   /** Whether the addon has async steps of this thread in flight. */
   busy: () => nativeAsyncInFlight > 0,
 };

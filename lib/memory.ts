@@ -50,9 +50,9 @@ export class DisjointArrays {
     this.#groups = groups(arrays);
   }
 
-  /** The index of an array that shares memory with `a`, or -1. */
-  overlapping(a: FloatArray): number {
-    const group = this.#groups.get(bufferOf(a));
+  /** The index of an array that shares memory with `a` (on `buffer`, its buffer), or -1. */
+  overlapping(a: FloatArray, buffer: ArrayBufferLike = bufferOf(a)): number {
+    const group = this.#groups.get(buffer);
     if (group === undefined || byteLength(a) === 0) return -1;
     // The last array starting before `a` ends: sorted and disjoint, only it can reach into `a`.
     let lo = 0;

@@ -76,6 +76,11 @@ export function scalarLayout(exported: ExportedLayout | undefined, backendName: 
   });
 }
 
+/** What Backend.bind() returns: an opaque handle. */
+export interface BoundArrays {
+  readonly __boundArrays: never; // a brand: only bind() makes one
+}
+
 /** One implementation of the step (today: the native addon). */
 export interface Backend {
   /** One optimizer step over every tensor; state lists are null when the slot does not exist. */
@@ -89,6 +94,18 @@ export interface Backend {
   ): void;
   /** The same step on a worker thread; the arrays must stay as they are until it settles. */
   stepAsync(...args: Parameters<Backend['step']>): Promise<void>;
+  /**
+   * Optional (the addon has it): holds the arrays a synchronous step writes (variables and
+   * state lists, as step() takes them) from one step to the next, so that stepBound()
+   * takes only the scalars and the gradients (in the same order as the variables).
+   */
+  bind?(
+    variables: readonly FloatArray[],
+    momentums: readonly FloatArray[] | null,
+    averages: readonly FloatArray[] | null,
+    accumulators: readonly FloatArray[] | null,
+  ): BoundArrays;
+  stepBound?(handle: BoundArrays, scalars: Float64Array, ...grads: (FloatArray | null)[]): void;
   isa(): { active: string; available: string[] };
   numThreads(): number;
   setNumThreads(n: number): void;

@@ -34,6 +34,7 @@ export class StepPlan {
   /** Position p of the backend's lists holds built variable order[p]: the call's variables first, then the rest. */
   order: Int32Array;
   #inCall = new Uint8Array(0);
+  #constantsOf: OptimizerConfig | null = null; // the config whose constants `scalars` holds
   /** Tensors in the step (every built variable). */
   size = 0;
   /** How many of them the call passed (the first `callSize` of `order`). */
@@ -72,28 +73,17 @@ export class StepPlan {
     }
 
     const k = accumSteps ? Math.floor(step.raw / accumSteps) : step.raw; // Keras's public `iterations`
+    if (this.#constantsOf !== c) this.#writeConstants(c);
     s[L.mode] = isUpdate ? 0 : 1;
-    s[L.lossScale] = c.lossScaleFactor ?? NaN;
     s[L.accumSteps] = accumSteps && isUpdate ? accumSteps : 0;
-    // Keras clips only with a positive value, checking clipnorm, then global_clipnorm, then clipvalue.
-    if (c.clipnorm !== null && c.clipnorm > 0) s[L.clip] = CLIP.norm;
-    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) s[L.clip] = CLIP.globalNorm;
-    else if (c.clipvalue !== null && c.clipvalue > 0) s[L.clip] = CLIP.value;
-    else s[L.clip] = CLIP.none;
-    s[L.clipValue] = c.clipnorm ?? c.globalClipnorm ?? c.clipvalue ?? 0;
     s[L.lr] = lr;
-    // TensorFlow casts these Python floats through float32, for float64 variables too.
-    s[L.momentum] = f(c.momentum);
-    s[L.nesterov] = Number(c.nesterov);
-    s[L.weightDecay] = f(c.weightDecay ?? 0);
-    s[L.ema] = Number(c.useEma);
     s[L.emaE] = k !== 0 ? c.emaMomentum : 0;
     s[L.overwrite] = Number(c.useEma && !!c.emaOverwriteFrequency && (k + 1) % c.emaOverwriteFrequency === 0);
 
     // Keras sums norms in the call's order: the call's variables first, then the rest.
     const order = this.order;
-    if (step.built === null) {
-      for (let p = 0; p < n; ++p) order[p] = p;
+    if (step.built === null || vars === step.built) {
+      for (let p = 0; p < n; ++p) order[p] = p; // the built list itself: its own order
     } else {
       const inCall = this.#inCall;
       inCall.fill(0, 0, n);
@@ -107,8 +97,30 @@ export class StepPlan {
     this.callSize = vars.length;
   }
 
+  /** The numbers that depend on the config alone (it does not change): written once per scalars array. */
+  #writeConstants(c: OptimizerConfig): void {
+    const L = this.#layout;
+    const s = this.scalars;
+    s[L.lossScale] = c.lossScaleFactor ?? NaN;
+    // Keras clips only with a positive value, checking clipnorm, then global_clipnorm, then clipvalue.
+    if (c.clipnorm !== null && c.clipnorm > 0) s[L.clip] = CLIP.norm;
+    else if (c.globalClipnorm !== null && c.globalClipnorm > 0) s[L.clip] = CLIP.globalNorm;
+    else if (c.clipvalue !== null && c.clipvalue > 0) s[L.clip] = CLIP.value;
+    else s[L.clip] = CLIP.none;
+    s[L.clipValue] = c.clipnorm ?? c.globalClipnorm ?? c.clipvalue ?? 0;
+    // TensorFlow casts these Python floats through float32, for float64 variables too.
+    s[L.momentum] = f(c.momentum);
+    s[L.nesterov] = Number(c.nesterov);
+    s[L.weightDecay] = f(c.weightDecay ?? 0);
+    s[L.ema] = Number(c.useEma);
+    this.#constantsOf = c;
+  }
+
   #reserve(n: number): void {
-    if (this.scalars.length < this.#layout.length(n)) this.scalars = new Float64Array(this.#layout.length(n));
+    if (this.scalars.length < this.#layout.length(n)) {
+      this.scalars = new Float64Array(this.#layout.length(n));
+      this.#constantsOf = null;
+    }
     if (this.order.length < n) {
       this.order = new Int32Array(n);
       this.#inCall = new Uint8Array(n);

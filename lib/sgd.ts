@@ -20,7 +20,7 @@ import {
 import * as checkpoint from './checkpoint.js';
 import { checkOptions, toKerasConfig, unwrapConfig, warn, type LearningRate, type OptimizerConfig, type SGDOptions } from './config.js';
 import { backend, smallSteps } from './load.js';
-import { CLIP, type Backend } from './native.js';
+import { CLIP, type Backend, type BoundArrays, type FloatArray } from './native.js';
 import { bufferOf, isShared } from './memory.js';
 import { newStepLists, StepPlan, type StepInput, type StepLists } from './plan.js';
 import { invalid } from './checks.js';
@@ -32,6 +32,35 @@ export type { Gradient } from './call-checks.js';
 export type { StateDict } from './checkpoint.js';
 
 const NONE: readonly never[] = Object.freeze([]); // what #call and #input hold between steps
+
+/**
+ * f(...args). Up to 8 arguments it is a direct call, which V8 makes into the fast path
+ * for a native function (Reflect.apply goes through its generic one: ~0.3 µs a call).
+ */
+function callWith(f: (...a: never[]) => void, args: unknown[]): void {
+  const a = args as never[];
+  switch (a.length) {
+    case 3:
+      return f(a[0], a[1], a[2]);
+    case 4:
+      return f(a[0], a[1], a[2], a[3]);
+    case 5:
+      return f(a[0], a[1], a[2], a[3], a[4]);
+    case 6:
+      return f(a[0], a[1], a[2], a[3], a[4], a[5]);
+    case 7:
+      return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+    case 8:
+      return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    default:
+      return Reflect.apply(f, undefined, a);
+  }
+}
+
+/** Sets every element to null (a loop: Array.prototype.fill is a runtime call, slower for the few tensors of a small step). */
+function clear(list: unknown[]): void {
+  for (let i = 0; i < list.length; ++i) list[i] = null;
+}
 
 /** Keras 3 `keras.optimizers.SGD`, updating the caller's typed arrays in place. */
 export class SGD {
@@ -55,11 +84,14 @@ export class SGD {
     raw: 0,
     grads: NONE as readonly Gradient[],
     vars: NONE as readonly Variable[],
-    checked: { converted: null, missing: 0 } as CheckedGradients,
+    checked: { converted: null, missing: 0, shared: false } as CheckedGradients,
   };
   readonly #input: StepInput<Variable>;
   readonly #args = { grads: [] as Gradient[], vars: [] as Variable[] }; // the call's lists, read once
   #lists: StepLists = { vars: [], grads: [], momentums: null, averages: null, accumulators: null };
+  // The backend's hold on the variables and state (Backend.bind), and the arguments of its stepBound().
+  #bound: { impl: Backend; handle: BoundArrays } | null = null;
+  #boundArgs: unknown[] = [];
   #inStep = false; // a step is being prepared or run on this thread (user code may run meanwhile)
   #inFlight = 0; // applyAsync steps not yet settled
   #queue: Promise<void> = Promise.resolve(); // they run one after another
@@ -222,10 +254,10 @@ export class SGD {
     this.#inStep = true;
     try {
       if (!this.#prepare(grads, variables)) return;
-      this.#launch(this.#small() ? smallSteps.backend!.step : backend.impl.step, null);
+      this.#launch(this.#small() ? smallSteps.step : backend.impl.step, null);
     } finally {
       this.#inStep = false;
-      this.#lists.grads.fill(null); // do not keep the caller's gradients alive
+      clear(this.#lists.grads); // do not keep the caller's gradients alive
       this.#forgetCall();
     }
     this.#iteration.value[0] = this.#call.raw + 1;
@@ -328,8 +360,13 @@ export class SGD {
     if (fresh) this.#build(vars);
     let result: R;
     try {
-      const l = this.#fillLists(ownLists ? ownLists(this.#vars.length, this.#config) : this.#lists);
-      result = step(l.vars, l.grads, l.momentums, l.averages, l.accumulators, this.#plan.scalars);
+      // The call's variables are the built ones in their order (on the first step, they become them).
+      if (ownLists === null && step === this.#bound?.impl.step && (fresh || vars === this.#vars)) {
+        result = this.#stepBound() as R;
+      } else {
+        const l = this.#fillLists(ownLists ? ownLists(this.#vars.length, this.#config) : this.#lists);
+        result = step(l.vars, l.grads, l.momentums, l.averages, l.accumulators, this.#plan.scalars);
+      }
     } catch (e) {
       if (fresh) this.#unbuild();
       throw e;
@@ -352,6 +389,22 @@ export class SGD {
       if (lists.accumulators) lists.accumulators[p] = this.#accumulators[b].value;
     }
     return lists;
+  }
+
+  /** A synchronous step of every built variable, in their order, on the arrays the backend holds (#bindVariables). */
+  #stepBound(): void {
+    const { handle, impl } = this.#bound!;
+    const { grads, checked } = this.#call;
+    const converted = checked.converted;
+    const args = this.#boundArgs;
+    args[0] = handle;
+    args[1] = this.#plan.scalars;
+    for (let i = 0; i < this.#vars.length; ++i) args[2 + i] = converted?.[i] ?? grads[i] ?? null;
+    try {
+      callWith(impl.stepBound!, args);
+    } finally {
+      for (let i = 2; i < args.length; ++i) args[i] = null; // do not keep the caller's gradients alive
+    }
   }
 
   /** The variables the optimizer is built on, or null before it is built. */
@@ -391,20 +444,15 @@ export class SGD {
     if (this.#elements > smallSteps.perTensor * this.#vars.length) return false;
     const clip = this.#plan.scalars[backend.layout.clip];
     if (clip === CLIP.norm || clip === CLIP.globalNorm) return false; // the js norm pass allocates
-    const grads = this.#call.grads;
-    for (let i = 0; i < grads.length; ++i) {
-      const g = grads[i];
-      if (g && isShared(bufferOf(g))) return false;
-    }
-    return true;
+    return !this.#call.checked.shared;
   }
 
   /** Drops the references to the caller's lists once a step has been handed to the backend. */
   #forgetCall(): void {
     this.#call.grads = NONE;
     this.#call.vars = NONE;
-    this.#args.grads.fill(null);
-    this.#args.vars.fill(null as unknown as Variable);
+    clear(this.#args.grads);
+    clear(this.#args.vars);
   }
 
   /** Undoes #build (the first step was refused). */
@@ -423,5 +471,17 @@ export class SGD {
     this.#written = new WrittenMemory([...this.#vars, ...this.#averages, ...this.#accumulators, ...this.#momentums]);
     this.#elements = this.#vars.reduce((sum, v) => sum + v.size, 0);
     this.#smallOk = this.#vars.every((v) => v.dtype === 'float32' && !isShared(bufferOf(v.value)));
+    this.#bound = null;
+    const impl = backend.impl;
+    if (impl.bind && impl.stepBound && this.#vars.length > 0) {
+      const values = (list: Variable[]) => (list.length ? list.map((v) => v.value as FloatArray) : null);
+      try {
+        const handle = impl.bind(values(this.#vars)!, values(this.#momentums), values(this.#averages), values(this.#accumulators));
+        this.#bound = { impl, handle };
+        this.#boundArgs = new Array(2 + this.#vars.length).fill(null);
+      } catch {
+        // Steps then pass every list (and a bad array gets its error there).
+      }
+    }
   }
 }

@@ -27,11 +27,15 @@ function list(v: unknown, name: string, nullable: boolean): boolean {
   throw new TypeError(`step(): \`${name}\` must be an array`);
 }
 
+function wrongLength(name: string, i: number, length: number, varLength: number): RangeError {
+  return new RangeError(`step(): ${name}[${i}] has ${length} elements, its variable ${varLength}`);
+}
+
 function matching(l: List, i: number, name: string, varType: string, varLength: number, nullable: boolean): void {
   const v = l[i];
   if (typedName(v) === varType) {
     if (v!.length === varLength) return;
-    throw new RangeError(`step(): ${name}[${i}] has ${v!.length} elements, its variable ${varLength}`);
+    throw wrongLength(name, i, v!.length, varLength);
   }
   if (nullable && (v === null || v === undefined)) return;
   throw new TypeError(`step(): ${name}[${i}] must be a typed array of its variable's type`);
@@ -67,6 +71,22 @@ export const checkStepArgs: Backend['step'] = (variables, grads, momentums, aver
     if (hasM) matching(momentums!, i, 'momentums', type, v.length, false);
     if (hasA) matching(averages!, i, 'averages', type, v.length, false);
     if (hasC) matching(accumulators!, i, 'accumulators', type, v.length, false);
+  }
+};
+
+/**
+ * The lengths alone, for lists whose types and shape are right by construction (lib/sgd.ts's
+ * own): what a detached or resized buffer changes since they were built.
+ */
+export const checkLengths: Backend['step'] = (variables, grads, momentums, averages, accumulators) => {
+  const n = variables.length;
+  for (let i = 0; i < n; ++i) {
+    const length = variables[i].length;
+    const g = grads[i];
+    if (g && g.length !== length) throw wrongLength('grads', i, g.length, length);
+    if (momentums && momentums[i].length !== length) throw wrongLength('momentums', i, momentums[i].length, length);
+    if (averages && averages[i].length !== length) throw wrongLength('averages', i, averages[i].length, length);
+    if (accumulators && accumulators[i].length !== length) throw wrongLength('accumulators', i, accumulators[i].length, length);
   }
 };
 

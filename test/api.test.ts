@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SGD, Variable, isa, schedules, setIsa } from '../lib/index.js';
 import { backend, smallSteps } from '../lib/load.js';
 import { scalarLayout } from '../lib/native.js';
+import { STEP_CONFIGS } from './helpers.js';
 
 const ROOT = path.join(__dirname, '..');
 // Under user-mode emulation (arm64 via qemu) node cannot start another node: skip what spawns one.
@@ -398,17 +399,11 @@ describe('backend layer', () => {
 
 describe('small steps', () => {
   const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
-  const CONFIGS = [
-    { momentum: 0.9 },
-    { momentum: 0.9, nesterov: true, weightDecay: 0.01 },
-    { useEma: true, emaOverwriteFrequency: 2, learningRate: 0.3 },
-    { gradientAccumulationSteps: 2, lossScaleFactor: 4, momentum: 0.5 },
-    { clipvalue: 0.1 },
-  ];
+  const CONFIGS = STEP_CONFIGS;
   const MODELS = [[1], [7], [31, 2], [64, 16, 48, 3], [96], [97], [400, 3]];
   /** Counts the js backend's steps (a plain wrapper: the win32 suite runner has no spies). */
   const countCalls = () => {
-    const js = smallSteps.backend!;
+    const js = smallSteps;
     const step = js.step;
     const counter = { calls: 0, restore: () => void (js.step = step) };
     js.step = (...args) => {

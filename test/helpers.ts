@@ -33,3 +33,14 @@ export function useTarget(target: string): void {
   useBackend(b);
   setIsa(i);
 }
+
+/** Optimizer configs that together take every stage of a step (the tests that compare two paths of a step). */
+export const STEP_CONFIGS = [
+  { momentum: 0.9 },
+  { momentum: 0.9, nesterov: true, weightDecay: 0.01 },
+  { useEma: true, emaOverwriteFrequency: 2, learningRate: 0.3 },
+  { gradientAccumulationSteps: 2, lossScaleFactor: 4, momentum: 0.5 },
+  { clipvalue: 0.1 },
+  { clipnorm: 0.5, momentum: 0.9 },
+  { globalClipnorm: 0.5, momentum: 0.9, useEma: true },
+];
