@@ -223,6 +223,34 @@ function kernels(r: Round) {
   };
 }
 
+/** An update step that reads the gradient as it is: no accumulation, loss scaling, clipping or EMA. */
+function plainUpdate(h: Hyper): boolean {
+  return !h.accumulate && !h.unscale && !h.average && h.clip === CLIP.none && !h.ema;
+}
+
+// update() of plainUpdate steps on float32 tensors without weight decay: the same arithmetic.
+const fr = Math.fround;
+function plainF32(w: Float32Array, g: Float32Array, lr: number): void {
+  const n = w.length;
+  for (let i = 0; i < n; ++i) w[i] = fr(w[i] - fr(g[i] * lr));
+}
+function momentumF32(w: Float32Array, g: Float32Array, mom: Float32Array, lr: number, mu: number, nesterov: boolean): void {
+  const n = w.length;
+  if (!nesterov) {
+    for (let i = 0; i < n; ++i) {
+      const m = fr(fr(mom[i] * mu) - fr(g[i] * lr));
+      mom[i] = m;
+      w[i] = fr(w[i] + m);
+    }
+  } else {
+    for (let i = 0; i < n; ++i) {
+      const m = fr(fr(mom[i] * mu) - fr(g[i] * lr));
+      mom[i] = m;
+      w[i] = fr(w[i] + fr(fr(m * mu) - fr(g[i] * lr)));
+    }
+  }
+}
+
 const k32 = kernels(Math.fround);
 const k64 = kernels((x) => x);
 
@@ -264,7 +292,16 @@ const run: Backend['step'] = (variables, grads, momentums, averages, accumulator
       for (let i = 0; i < n; ++i) factors[i] = isF64(variables[i]) ? result[0] : Math.fround(result[0]);
     }
   }
+  const fast = hasF32 && !hasF64 && plainUpdate(k32.h);
   for (let i = 0; i < n; ++i) {
+    const g = grads[i];
+    if (fast && g && scalars[COUNT + i] === 0) {
+      // The common float32 step: small functions of their own, which V8 compiles tighter than update()'s blocks.
+      const h = k32.h;
+      if (!h.momentumOn) plainF32(variables[i] as Float32Array, g as Float32Array, h.lr);
+      else momentumF32(variables[i] as Float32Array, g as Float32Array, momentums![i] as Float32Array, h.lr, h.momentum, h.nesterov);
+      continue;
+    }
     (isF64(variables[i]) ? k64 : k32).update(
       i,
       variables[i],
