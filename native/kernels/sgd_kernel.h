@@ -202,7 +202,11 @@ static inline void step_lanes(const Tensor<T>& t, const Scalars<T>& s, std::size
 }
 
 template <class K, class T>
-static void run_range(const Tensor<T>& t, const Scalars<T>& s, std::size_t begin, std::size_t end) {
+static void run_range(const Tensor<T>& tensor, const Scalars<T>& scalars, std::size_t begin, std::size_t end) {
+  // Local copies: a store through t.var may alias a T member of the caller's structs (the
+  // types allow it), which would reload every scalar and pointer for each vector.
+  const Tensor<T> t = tensor;
+  const Scalars<T> s = scalars;
   using V = Vec<T>;
   std::size_t i = begin;
   for (; i + V::lanes <= end; i += V::lanes) step_lanes<V, K>(t, s, i);
