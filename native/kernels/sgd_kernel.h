@@ -10,6 +10,7 @@
 #ifndef SGD_ISA
 #error "define SGD_ISA before including sgd_kernel.h"
 #endif
+#include <cstdint>
 #include "pairwise.h"
 
 namespace sgd {
@@ -209,6 +210,12 @@ static void run_range(const Tensor<T>& tensor, const Scalars<T>& scalars, std::s
   const Scalars<T> s = scalars;
   using V = Vec<T>;
   std::size_t i = begin;
+  // Whole vectors start where t.var is aligned to a vector: typed arrays are often only
+  // 16-byte aligned, and loads and stores split across cache lines cost up to 20%.
+  // Elements are independent, so where the cut falls changes no bits.
+  const std::size_t skew = (reinterpret_cast<std::uintptr_t>(t.var + i) / sizeof(T)) % V::lanes;
+  const std::size_t head = skew == 0 || end - i < V::lanes - skew ? i : i + (V::lanes - skew);
+  for (; i < head; ++i) step_lanes<One<T>, K>(t, s, i);
   for (; i + V::lanes <= end; i += V::lanes) step_lanes<V, K>(t, s, i);
   for (; i < end; ++i) step_lanes<One<T>, K>(t, s, i);
 }
