@@ -283,6 +283,10 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
     std::size_t length;
     napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, &offset);
     const bool on_buffer = buffer != nullptr && napi_get_arraybuffer_info(env, buffer, &data, &length) == napi_ok;
+    View view;
+    if (typed_array(env, v, &view))
+      sgd::advise_huge_pages(view.data,
+                             view.length * (view.type == napi_float64_array ? sizeof(double) : sizeof(float)));
     napi_ref ref;
     if (napi_create_reference(env, on_buffer ? buffer : v, 1, &ref) != napi_ok)
       throw Napi::Error::New(env, "bind(): could not hold an array");

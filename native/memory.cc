@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 namespace sgd {
 namespace {
@@ -67,6 +72,24 @@ std::string check_disjoint(std::vector<Range>& ranges) {
       return name(*g) + " shares memory with " + name(*(w - 1)) + ", which the step writes";
   }
   return "";
+}
+
+void advise_huge_pages(const void* p, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  if (bytes < 2 * kHuge) return;  // (smaller arrays would gain at most a page or two)
+  static const bool off = [] {
+    const char* v = std::getenv("SGD_NATIVE_HUGEPAGES");
+    return v != nullptr && std::string(v) == "0";
+  }();
+  if (off) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
 }
 
 namespace in_flight {

@@ -1,6 +1,9 @@
 // The addon's bound step (Backend.bind + stepBound): an optimizer's synchronous steps of
 // its built variables, in their order, go through it; it must give the bits of the list
 // step and refuse what the list step refuses.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -184,5 +187,30 @@ describe('the bound step', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(collected).toBeGreaterThan(0);
+  });
+
+  // Linux: the memory map says which ranges were advised (VmFlags "hg").
+  const smaps =
+    process.platform === 'linux' &&
+    existsSync('/proc/self/smaps') &&
+    existsSync('/sys/kernel/mm/transparent_hugepage/enabled') &&
+    !process.env.SGD_TEST_NO_SPAWN;
+  it.runIf(native && smaps)('asks for huge pages for large arrays it holds, unless SGD_NATIVE_HUGEPAGES=0', () => {
+    const script = `
+      const { SGD, Variable } = require('./dist/index.js');
+      const advised = () => (require('fs').readFileSync('/proc/self/smaps', 'utf8').match(/^VmFlags:.* hg/gm) || []).length;
+      const before = advised();
+      new SGD({ momentum: 0.9 }).apply([new Float32Array(${1 << 12})], [new Variable(new Float32Array(${1 << 12}))]);
+      const small = advised();
+      new SGD({ momentum: 0.9 }).apply([new Float32Array(${1 << 21})], [new Variable(new Float32Array(${1 << 21}))]);
+      console.log(JSON.stringify([before, small, advised()]));`;
+    const run = (env: Record<string, string>) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), env: { ...process.env, ...env } }).toString(),
+      ) as number[];
+    const [before, small, large] = run({});
+    expect([before, small]).toEqual([0, 0]); // nothing under 4 MiB
+    expect(large).toBeGreaterThan(0); // the variable and its momentum (8 MiB each)
+    expect(run({ SGD_NATIVE_HUGEPAGES: '0' })[2]).toBe(0);
   });
 });
