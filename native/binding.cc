@@ -370,9 +370,11 @@ void step_bound(napi_env raw_env, napi_callback_info cb) {
     std::lock_guard<std::mutex> lock(bound_mutex);
     if (bound_alive.count(static_cast<const Bound*>(data)) == 0)
       fail_type(env, "stepBound(): `handle` must come from bind()");
+    // (Only this thread's handles can be finalized while this one runs: ours cannot.)
+    if (static_cast<const Bound*>(data)->env != raw_env)
+      fail_type(env, "stepBound(): `handle` comes from another thread's bind()");
   }
   const Bound& b = *static_cast<const Bound*>(data);
-  if (b.env != raw_env) fail_type(env, "stepBound(): `handle` comes from another thread's bind()");
   if (argc != 2 + std::size_t(b.n))
     fail_range(env, "stepBound(): expected " + std::to_string(b.n) + " gradients, got " +
                         std::to_string(argc < 2 ? 0 : argc - 2));
