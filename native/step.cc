@@ -45,6 +45,8 @@ T global_scale(const std::vector<double>& sums, double c) {
 constexpr std::size_t kLeaf = std::size_t(1) << 15;  // elements per norm subtree task
 constexpr std::size_t kAlign = 64;  // fused-pass cuts fall on multiples of 64 elements (whole cache lines)
 constexpr std::size_t kParallelMin = std::size_t(1) << 17;  // measured: 2 threads lose below it, win above
+// A step reading more than this comes from memory, not the caches: the kernel prefetches by hand.
+constexpr std::size_t kStreamBytes = std::size_t(32) << 20;
 
 // The subtrees of numpy's pairwise recursion that are at most kLeaf long, left to right.
 void collect_leaves(Step& st, std::size_t tensor, std::size_t off, std::size_t n) {
@@ -158,9 +160,17 @@ void norms(Step& st, Job& job, bool parallel) {
 
 void run(const Kernels& k, Step& st) {
   const std::size_t n = st.size();
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < n; ++i) st.with_tensor(i, [&](auto& t, const auto&) { total += t.size; });
+  std::size_t total = 0;  // elements
+  std::size_t bytes = 0;  // what the fused pass reads
+  for (std::size_t i = 0; i < n; ++i)
+    st.with_tensor(i, [&](auto& t, const auto&) {
+      total += t.size;
+      const std::size_t streams =
+          1 + (t.grad != nullptr) + (t.momentum != nullptr) + (t.average != nullptr) + (t.accumulator != nullptr);
+      bytes += t.size * sizeof(*t.var) * streams;
+    });
   const bool parallel = total >= kParallelMin && num_threads() > 1;
+  st.s32.stream = st.s64.stream = bytes >= kStreamBytes;
   Job job{&k, &st};
 
   if (st.s64.mode == Mode::kUpdate && (st.s64.clip == Clip::kNorm || st.s64.clip == Clip::kGlobalNorm))

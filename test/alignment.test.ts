@@ -2,7 +2,7 @@
 // before them, a scalar tail after): variables at every element offset of their buffer, with
 // gradients and state at other offsets, must give the same bits on every backend and ISA.
 import { describe, expect, it } from 'vitest';
-import { SGD, Variable } from '../lib/index.js';
+import { SGD, Variable, numThreads, setNumThreads } from '../lib/index.js';
 import { TARGETS, useTarget } from './helpers.js';
 const { data } = require('./fixtures/data.cjs') as { data(n: number, seed: number, scale?: number): Float32Array };
 
@@ -47,6 +47,38 @@ describe('variables at every offset of their buffer', () => {
         }
       }
     } finally {
+      useTarget(start);
+    }
+  });
+});
+
+// A step reading 32 MiB or more comes from memory: its whole vectors run in a loop that also
+// prefetches (native/kernels/sgd_kernel.h). The same bits as every other path.
+describe('a step larger than the caches', () => {
+  it('gives the same bits on every backend and ISA, on 1 and 2 threads', () => {
+    const start = TARGETS.at(-1)!;
+    const threadsBefore = numThreads();
+    const n = 3_000_017; // with its gradient and momentum: 36 MB read
+    const grad = at(data(n, 7, 3), 3);
+    const step = () => {
+      const w = new Variable(at(data(n, 5), 1), { name: 'w' });
+      const opt = new SGD({ momentum: 0.9, nesterov: true });
+      opt.apply([grad], [w]);
+      opt.apply([grad], [w]);
+      return [w, ...opt.variables].map((v) => Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64'));
+    };
+    try {
+      useTarget(TARGETS[0]);
+      const expected = step();
+      for (const target of TARGETS) {
+        useTarget(target);
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          expect(step(), `${target}, ${threads} thread(s)`).toEqual(expected);
+        }
+      }
+    } finally {
+      setNumThreads(threadsBefore);
       useTarget(start);
     }
   });

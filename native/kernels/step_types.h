@@ -29,6 +29,7 @@ struct Scalars {
   T ema_e;            // (iterations != 0) * ema_momentum
   T ema_one_minus_e;  // 1 - ema_e, rounded once
   bool overwrite;     // copy the new averages into the variables
+  bool stream;        // the step's memory is larger than the caches: prefetch by hand (set by run())
 };
 
 // One variable with its gradient and state. Absent parts are null.
