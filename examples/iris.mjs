@@ -1,45 +1,19 @@
 // npm run demo: trains a 4-16-3 MLP on the Iris data set (examples/data/iris.csv) with
 // sgd-native's SGD (Nesterov momentum, a cosine-decay schedule, EMA of the weights).
 // Forward and backward passes are plain JavaScript over Float32Arrays; the optimizer
-// updates the weights in place, one native call per step.
-import { readFileSync } from 'node:fs';
+// updates the weights in place, one call per step (a model this small steps in JavaScript,
+// with the addon's bits: see README, Speed).
 import { SGD, Variable, schedules, isa } from '../dist/index.mjs';
+import { loadIris, random } from './data/iris.mjs';
 
 const EPOCHS = 200;
 const BATCH = 16;
 const HIDDEN = 16;
-const SPECIES = ['setosa', 'versicolor', 'virginica'];
 
-// Deterministic randomness (mulberry32), so every run trains the same model.
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic randomness (mulberry32), so every run trains the same model: the shuffle of
+// the data, then the initial weights.
 const rand = random(42);
-
-// --- data ---------------------------------------------------------------------------
-const rows = readFileSync(new URL('./data/iris.csv', import.meta.url), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(1);
-const data = rows.map((line) => {
-  const cells = line.split(',');
-  return { x: cells.slice(0, 4).map(Number), y: SPECIES.indexOf(cells[4]) };
-});
-for (let i = data.length - 1; i > 0; --i) {
-  const j = Math.floor(rand() * (i + 1));
-  [data[i], data[j]] = [data[j], data[i]];
-}
-const train = data.slice(0, 120);
-const test = data.slice(120);
-// Standardize with the training split's statistics only.
-const mean = [0, 1, 2, 3].map((k) => train.reduce((s, r) => s + r.x[k], 0) / train.length);
-const std = [0, 1, 2, 3].map((k) => Math.sqrt(train.reduce((s, r) => s + (r.x[k] - mean[k]) ** 2, 0) / train.length));
-for (const r of data) r.x = r.x.map((v, k) => (v - mean[k]) / std[k]);
+const { train, test } = loadIris(rand);
 
 // --- model ----------------------------------------------------------------------------
 const glorot = (n, fanIn, fanOut) => {

@@ -63,6 +63,7 @@ class Hyper {
 let sums = new Float64Array(16); // sums of squares of the gradients, in call order
 let factors = new Float64Array(16); // clip factors
 let decayLrs = new Float64Array(16); // learning rates of the weight decay, rounded to the tensor's dtype
+let f64s = new Uint8Array(16); // 1 where the tensor is float64 (asked once per step)
 const result = new Float64Array(1);
 const BLOCK = 1024; // elements per block of update()
 
@@ -258,38 +259,39 @@ const k64 = kernels((x) => x);
 const run: Backend['step'] = (variables, grads, momentums, averages, accumulators, scalars) => {
   const n = variables.length;
   const momentumOn = momentums !== null && momentums !== undefined;
-  let hasF32 = false;
-  let hasF64 = false;
-  for (let i = 0; i < n; ++i) {
-    if (isF64(variables[i])) hasF64 = true;
-    else hasF32 = true;
-  }
-  if (hasF32) k32.h.fill(scalars, momentumOn);
-  if (hasF64) k64.h.fill(scalars, momentumOn);
-  const { clip, accumulate } = (hasF32 ? k32 : k64).h; // (the same in both dtypes)
   if (factors.length < n) {
     sums = new Float64Array(2 * n);
     factors = new Float64Array(2 * n);
     decayLrs = new Float64Array(2 * n);
+    f64s = new Uint8Array(2 * n);
   }
+  let hasF32 = false;
+  let hasF64 = false;
   for (let i = 0; i < n; ++i) {
+    const f64 = isF64(variables[i]);
+    f64s[i] = f64 ? 1 : 0;
+    if (f64) hasF64 = true;
+    else hasF32 = true;
     const lr = scalars[COUNT + n + i];
-    decayLrs[i] = isF64(variables[i]) ? lr : Math.fround(lr);
+    decayLrs[i] = f64 ? lr : Math.fround(lr);
   }
+  if (hasF32) k32.h.fill(scalars, momentumOn);
+  if (hasF64) k64.h.fill(scalars, momentumOn);
+  const { clip, accumulate } = (hasF32 ? k32 : k64).h; // (the same in both dtypes)
   if (!accumulate && (clip === CLIP.norm || clip === CLIP.globalNorm)) {
     let count = 0;
     let anyF64 = false;
     for (let i = 0; i < n; ++i) {
       const g = grads[i];
       if (g === null || g === undefined) continue;
-      const f64 = isF64(variables[i]);
+      const f64 = f64s[i] === 1;
       anyF64 ||= f64;
       (f64 ? k64 : k32).sumsq(g, accumulators?.[i] ?? null, count++, i);
     }
     if (clip === CLIP.globalNorm) {
       // All-float32 gradients reduce in float32, as Keras does; any float64 one makes it float64.
       (anyF64 ? k64 : k32).globalScale(count, scalars);
-      for (let i = 0; i < n; ++i) factors[i] = isF64(variables[i]) ? result[0] : Math.fround(result[0]);
+      for (let i = 0; i < n; ++i) factors[i] = f64s[i] ? result[0] : Math.fround(result[0]);
     }
   }
   const fast = hasF32 && !hasF64 && plainUpdate(k32.h);
@@ -302,7 +304,7 @@ const run: Backend['step'] = (variables, grads, momentums, averages, accumulator
       else momentumF32(variables[i] as Float32Array, g as Float32Array, momentums![i] as Float32Array, h.lr, h.momentum, h.nesterov);
       continue;
     }
-    (isF64(variables[i]) ? k64 : k32).update(
+    (f64s[i] ? k64 : k32).update(
       i,
       variables[i],
       grads[i] ?? null,

@@ -81,6 +81,18 @@ void* matching(const Napi::CallbackInfo& info, Napi::Array list, uint32_t i, con
   return matching(info.Env(), v, name, i, var, nullable);
 }
 
+// variables[i] of a list, checked to be a Float32Array or Float64Array (`value`: the array itself, when wanted).
+View variable_at(Napi::Env env, Napi::Array vars, uint32_t i, const char* where, napi_value* value) {
+  napi_value v;
+  if (napi_get_element(env, vars, i, &v) != napi_ok) throw Napi::Error::New(env);
+  View var;
+  if (!typed_array(env, v, &var) || !is_float_array(var))
+    fail_type(env,
+              std::string(where) + ": variables[" + std::to_string(i) + "] must be a Float32Array or Float64Array");
+  if (value != nullptr) *value = v;
+  return var;
+}
+
 // The checks and fills every step shares (step, stepAsync, a bound step), in order:
 // begin_step, then add_tensor per tensor, then end_step.
 
@@ -179,11 +191,7 @@ void parse(const Napi::CallbackInfo& info, sgd::Step& st) {
   begin_step(env, st, scalars, n, !moms.IsEmpty(), !avgs.IsEmpty(), !accs.IsEmpty());
   const double* x = static_cast<const double*>(scalars.data);
   for (uint32_t i = 0; i < n; ++i) {
-    napi_value v;
-    if (napi_get_element(env, vars, i, &v) != napi_ok) throw Napi::Error::New(env);
-    View var;
-    if (!typed_array(env, v, &var) || !is_float_array(var))
-      fail_type(env, "step(): variables[" + std::to_string(i) + "] must be a Float32Array or Float64Array");
+    const View var = variable_at(env, vars, i, "step()", nullptr);
     void* g = matching(info, grads, i, "grads", var, true);
     void* m = moms.IsEmpty() ? nullptr : matching(info, moms, i, "momentums", var, false);
     void* a = avgs.IsEmpty() ? nullptr : matching(info, avgs, i, "averages", var, false);
@@ -276,17 +284,16 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
       fail_range(env, "bind(): a state list differs in length from `variables`");
   std::unique_ptr<Bound> b(
       new Bound{env, n, {!state[0].IsEmpty(), !state[1].IsEmpty(), !state[2].IsEmpty()}, {}, {}, {}});
+  // v: a float array checked above (the variable, or a state array matching it).
   auto hold = [&](napi_value v) {
+    napi_typedarray_type type;
+    std::size_t count = 0, offset = 0, length;
+    void *data = nullptr, *buffer_data;
     napi_value buffer = nullptr;
-    std::size_t offset = 0;
-    void* data;
-    std::size_t length;
-    napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, &offset);
-    const bool on_buffer = buffer != nullptr && napi_get_arraybuffer_info(env, buffer, &data, &length) == napi_ok;
-    View view;
-    if (typed_array(env, v, &view))
-      sgd::advise_huge_pages(view.data,
-                             view.length * (view.type == napi_float64_array ? sizeof(double) : sizeof(float)));
+    napi_get_typedarray_info(env, v, &type, &count, &data, &buffer, &offset);
+    sgd::advise_huge_pages(data, count * (type == napi_float64_array ? sizeof(double) : sizeof(float)));
+    const bool on_buffer =
+        buffer != nullptr && napi_get_arraybuffer_info(env, buffer, &buffer_data, &length) == napi_ok;
     napi_ref ref;
     if (napi_create_reference(env, on_buffer ? buffer : v, 1, &ref) != napi_ok)
       throw Napi::Error::New(env, "bind(): could not hold an array");
@@ -295,10 +302,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   try {
     for (uint32_t i = 0; i < n; ++i) {
       napi_value v;
-      if (napi_get_element(env, vars, i, &v) != napi_ok) throw Napi::Error::New(env);
-      View var;
-      if (!typed_array(env, v, &var) || !is_float_array(var))
-        fail_type(env, "bind(): variables[" + std::to_string(i) + "] must be a Float32Array or Float64Array");
+      const View var = variable_at(env, vars, i, "bind()", &v);
       b->type.push_back(var.type);
       b->length.push_back(var.length);
       hold(v);

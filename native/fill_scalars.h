@@ -27,7 +27,6 @@ void fill_scalars(Scalars<T>& s, const double* x) {
   s.ema_e = static_cast<T>(x[emaE]);
   s.ema_one_minus_e = T(1) - s.ema_e;
   s.overwrite = x[overwrite] != 0;
-  s.stream = false;
 }
 
 }  // namespace sgd

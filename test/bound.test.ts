@@ -74,7 +74,7 @@ describe('the bound step', () => {
     }
   });
 
-  it.runIf(native)('is used by apply() without variables once built, and mixed dtypes step alike', () => {
+  it.runIf(native)('takes apply() with or without the built variables, and not a call in another order', () => {
     const line = smallSteps.perTensor;
     smallSteps.perTensor = 0;
     try {

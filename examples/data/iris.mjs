@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 
 export const SPECIES = ['setosa', 'versicolor', 'virginica'];
 
-/** A uniform [0, 1) generator (mulberry32): the same shuffle in every run. */
-function random(seed) {
+/** A uniform [0, 1) generator (mulberry32): the same numbers in every run. */
+export function random(seed) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
@@ -15,9 +15,13 @@ function random(seed) {
   };
 }
 
-/** { train, test }: arrays of { x: four standardised numbers, y: the species index }. */
+/**
+ * { train, test }: arrays of { x: four standardised numbers, y: the species index }, shuffled
+ * with `random(seed)`, or with `seed` itself when it is a generator (which the caller may go
+ * on drawing from).
+ */
 export function loadIris(seed = 42) {
-  const rand = random(seed);
+  const rand = typeof seed === 'function' ? seed : random(seed);
   const rows = readFileSync(new URL('./iris.csv', import.meta.url), 'utf8').trim().split('\n').slice(1);
   const data = rows.map((line) => {
     const cells = line.split(',');
